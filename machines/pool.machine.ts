@@ -1,0 +1,186 @@
+/**
+ * The pool supervisor: the root actor of a session pool.
+ *
+ *   pool (this machine)
+ *    ├── shard-0 ── session actors (at most `shardCapacity`)
+ *    ├── shard-1 ── …
+ *    └── …
+ *
+ * It places new sessions into shards (never above `maxPoolSize`, never a duplicate id), routes outcome events
+ * from crawler code to the right session, and publishes what happens to its sessions as emitted events:
+ * `sessionCreated`, `sessionStateChanged`, `sessionRetired` (exactly once per session), `sessionRejected` and
+ * `eventRejected`. Every session is registered in the actor system under its id (`systemId`), which is how both
+ * this machine and the facade find it.
+ */
+import { type ActorSystem, type AnyActorRef, enqueueActions, setup } from 'xstate';
+import type {
+  RetirementReason,
+  SessionContext,
+  SessionEvent,
+  SessionInput,
+  SessionStateChangedEvent,
+  SessionStateName,
+} from './session.machine.js';
+import { type SessionRetiredReport, shardMachine } from './shard.machine.js';
+
+export interface PoolInput {
+  maxPoolSize: number;
+  /** Sessions per shard; bounds the cost of each spawn and stop. */
+  shardCapacity: number;
+}
+
+export interface PoolContext {
+  maxPoolSize: number;
+  shardCapacity: number;
+  /** Child ids of the shards, in creation order. */
+  shardIds: readonly string[];
+  /** Live sessions per shard. */
+  shardSizes: Readonly<Record<string, number>>;
+  sessionCount: number;
+  createdCount: number;
+  retiredCount: number;
+}
+
+export type PoolEvent =
+  | { type: 'pool.addSessions'; sessions: readonly SessionInput[] }
+  | { type: 'pool.sendToSession'; sessionId: string; event: SessionEvent }
+  | SessionRetiredReport
+  | SessionStateChangedEvent;
+
+/** Events the pool emits; subscribe with `actor.on(type, handler)`. */
+export type PoolEmitted =
+  | { type: 'sessionCreated'; sessionId: string }
+  | { type: 'sessionStateChanged'; sessionId: string; state: SessionStateName }
+  | { type: 'sessionRetired'; sessionId: string; reason: RetirementReason; session: SessionContext }
+  | { type: 'sessionRejected'; sessionId: string; reason: 'duplicateId' | 'poolFull' }
+  | { type: 'eventRejected'; sessionId: string; eventType: string; reason: 'unknownSession' };
+
+/** The live session actor registered under `sessionId`, if there is one. */
+// biome-ignore lint/suspicious/noExplicitAny: the system type of an enqueueActions argument is ActorSystem<any>
+export function findSessionRef(system: ActorSystem<any>, sessionId: string): AnyActorRef | undefined {
+  const ref = system.get(sessionId) as AnyActorRef | undefined;
+  return ref?.src === 'session' && ref.getSnapshot().status === 'active' ? ref : undefined;
+}
+
+function shardIdFor(shardNumber: number): string {
+  return `shard-${shardNumber}`;
+}
+
+export const poolMachine = setup({
+  types: {
+    context: {} as PoolContext,
+    input: {} as PoolInput,
+    events: {} as PoolEvent,
+    emitted: {} as PoolEmitted,
+  },
+  actors: {
+    shard: shardMachine,
+  },
+  actions: {
+    /** Fills shards that have room, then opens new shards; one event per shard, one spawn batch per shard. */
+    placeSessions: enqueueActions(({ context, event, system, enqueue }) => {
+      if (event.type !== 'pool.addSessions') return;
+      const accepted: SessionInput[] = [];
+      const seen = new Set<string>();
+      let room = context.maxPoolSize - context.sessionCount;
+      for (const session of event.sessions) {
+        if (seen.has(session.id) || system.get(session.id) !== undefined) {
+          enqueue.emit({ type: 'sessionRejected', sessionId: session.id, reason: 'duplicateId' });
+        } else if (room <= 0) {
+          enqueue.emit({ type: 'sessionRejected', sessionId: session.id, reason: 'poolFull' });
+        } else {
+          seen.add(session.id);
+          accepted.push(session);
+          room -= 1;
+        }
+      }
+      if (accepted.length === 0) return;
+
+      const shardSizes = { ...context.shardSizes };
+      const shardIds = [...context.shardIds];
+      let next = 0;
+      for (const shardId of shardIds) {
+        if (next >= accepted.length) break;
+        const free = context.shardCapacity - (shardSizes[shardId] ?? 0);
+        if (free <= 0) continue;
+        const chunk = accepted.slice(next, next + free);
+        next += chunk.length;
+        shardSizes[shardId] = (shardSizes[shardId] ?? 0) + chunk.length;
+        enqueue.sendTo(shardId, { type: 'shard.addSessions', sessions: chunk });
+      }
+      while (next < accepted.length) {
+        const shardId = shardIdFor(shardIds.length);
+        const chunk = accepted.slice(next, next + context.shardCapacity);
+        next += chunk.length;
+        shardIds.push(shardId);
+        shardSizes[shardId] = chunk.length;
+        enqueue.spawnChild('shard', {
+          id: shardId,
+          input: { shardId, capacity: context.shardCapacity, sessions: chunk },
+        });
+      }
+      enqueue.assign({
+        shardIds,
+        shardSizes,
+        sessionCount: context.sessionCount + accepted.length,
+        createdCount: context.createdCount + accepted.length,
+      });
+      for (const session of accepted) {
+        enqueue.emit({ type: 'sessionCreated', sessionId: session.id });
+      }
+    }),
+    /** Unknown and retired ids are rejected here: a `sendTo` to an undefined target would loop back to us. */
+    routeToSession: enqueueActions(({ event, system, enqueue }) => {
+      if (event.type !== 'pool.sendToSession') return;
+      const ref = findSessionRef(system, event.sessionId);
+      if (ref) {
+        enqueue.sendTo(ref, event.event);
+      } else {
+        enqueue.emit({
+          type: 'eventRejected',
+          sessionId: event.sessionId,
+          eventType: event.event.type,
+          reason: 'unknownSession',
+        });
+      }
+    }),
+    recordRetirement: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'session.retired') return;
+      enqueue.assign({
+        sessionCount: context.sessionCount - 1,
+        retiredCount: context.retiredCount + 1,
+        shardSizes: {
+          ...context.shardSizes,
+          [event.shardId]: (context.shardSizes[event.shardId] ?? 1) - 1,
+        },
+      });
+      enqueue.emit({
+        type: 'sessionRetired',
+        sessionId: event.session.id,
+        reason: event.session.retirementReason ?? 'manual',
+        session: event.session,
+      });
+    }),
+    publishStateChange: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'session.stateChanged') return;
+      enqueue.emit({ type: 'sessionStateChanged', sessionId: event.sessionId, state: event.state });
+    }),
+  },
+}).createMachine({
+  id: 'pool',
+  context: ({ input }) => ({
+    maxPoolSize: input.maxPoolSize,
+    shardCapacity: input.shardCapacity,
+    shardIds: [],
+    shardSizes: {},
+    sessionCount: 0,
+    createdCount: 0,
+    retiredCount: 0,
+  }),
+  on: {
+    'pool.addSessions': { actions: 'placeSessions' },
+    'pool.sendToSession': { actions: 'routeToSession' },
+    'session.retired': { actions: 'recordRetirement' },
+    'session.stateChanged': { actions: 'publishStateChange' },
+  },
+});

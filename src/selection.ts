@@ -1,0 +1,79 @@
+/**
+ * Picking a live session out of the pool's shards without copying anything: the pool's context lists its shards,
+ * each shard's context lists its session ids. Both reads are O(1); a full scan happens only when random probes
+ * keep landing on sessions that are cooling down.
+ */
+import type { AnyActorRef } from 'xstate';
+import type { PoolContext } from '../machines/pool.machine.js';
+import type { ShardContext } from '../machines/shard.machine.js';
+
+/** How many random probes before falling back to a scan. */
+const RANDOM_PROBES = 8;
+
+export interface PoolView {
+  context: PoolContext;
+  children: Record<string, AnyActorRef | undefined>;
+}
+
+function shardIdsOf(view: PoolView, shardId: string | undefined): readonly string[] {
+  if (shardId === undefined) return [];
+  const shard = view.children[shardId];
+  return shard ? (shard.getSnapshot().context as ShardContext).sessionIds : [];
+}
+
+/**
+ * A uniformly random session id that passes `accept`. Rejection sampling over (shard, slot) pairs keeps the
+ * choice uniform even when shards are partly empty.
+ */
+export function pickRandom(
+  view: PoolView,
+  accept: (id: string) => boolean,
+  random: () => number = Math.random,
+): string | undefined {
+  const { shardIds, shardCapacity } = view.context;
+  if (shardIds.length === 0) return undefined;
+  for (let probe = 0; probe < RANDOM_PROBES; probe += 1) {
+    const ids = shardIdsOf(view, shardIds[Math.floor(random() * shardIds.length)]);
+    const id = ids[Math.floor(random() * shardCapacity)];
+    if (id !== undefined && accept(id)) return id;
+  }
+  return scan(view, 0, 0, accept)?.id;
+}
+
+/** Position of the round-robin cursor: a shard and a slot within it. */
+export interface Cursor {
+  shard: number;
+  slot: number;
+}
+
+/** The first session from `cursor` on (wrapping around) that passes `accept`, and the cursor after it. */
+export function pickRoundRobin(
+  view: PoolView,
+  cursor: Cursor,
+  accept: (id: string) => boolean,
+): { id: string; next: Cursor } | undefined {
+  const found = scan(view, cursor.shard, cursor.slot, accept);
+  if (!found) return undefined;
+  return { id: found.id, next: { shard: found.shard, slot: found.slot + 1 } };
+}
+
+function scan(
+  view: PoolView,
+  startShard: number,
+  startSlot: number,
+  accept: (id: string) => boolean,
+): { id: string; shard: number; slot: number } | undefined {
+  const { shardIds } = view.context;
+  const shardCount = shardIds.length;
+  for (let step = 0; step <= shardCount; step += 1) {
+    const shard = (startShard + step) % shardCount;
+    const ids = shardIdsOf(view, shardIds[shard]);
+    const from = step === 0 ? startSlot : 0;
+    const to = step === shardCount ? Math.min(startSlot, ids.length) : ids.length;
+    for (let slot = from; slot < to; slot += 1) {
+      const id = ids[slot];
+      if (id !== undefined && accept(id)) return { id, shard, slot };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,322 @@
+import type { SerializedCookieJar } from 'tough-cookie';
+import {
+  type RetirementReason,
+  type SessionContext,
+  type SessionEvent,
+  type SessionStateName,
+  stateNameOf,
+  USABLE_STATES,
+} from '../machines/session.machine.js';
+import {
+  type BrowserCookie,
+  type CookieJar,
+  fromBrowserCookie,
+  MAX_SET_COOKIE_LENGTH,
+  setCookieValues,
+  toBrowserCookie,
+} from './cookies.js';
+import { InvalidCookieError, InvalidOptionError } from './errors.js';
+
+/** JSON-safe picture of a session, shaped like Crawlee's `SessionState` plus the machine state. */
+export interface SessionState {
+  id: string;
+  state: SessionStateName;
+  userData: Record<string, unknown>;
+  errorScore: number;
+  maxErrorScore: number;
+  errorScoreDecrement: number;
+  usageCount: number;
+  maxUsageCount: number;
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601. */
+  expiresAt: string;
+  /** ISO 8601, while cooling down. */
+  blockedUntil: string | null;
+  retirementReason: RetirementReason | null;
+  blockedStatusCode: number | null;
+  cookieJar: SerializedCookieJar;
+}
+
+/** A cookie the jar refused, reported through the pool's `cookieRejected` event. */
+export interface CookieRejection {
+  sessionId: string;
+  url: string;
+  /** The cookie's name (never its value). */
+  cookieName: string;
+  reason: string;
+}
+
+/** The part of a session actor a handle uses: its snapshot, and a way to send it events. */
+export interface SessionRef {
+  getSnapshot(): { status: string; value: unknown; context: unknown };
+  send(event: SessionEvent): void;
+}
+
+/** What a session needs from the pool that owns it. */
+export interface SessionHost {
+  now(): number;
+  reportCookieRejected(rejection: CookieRejection): void;
+}
+
+/** A minimal headers shape: what `node:http`, undici and fetch responses carry. */
+export type ResponseHeaders =
+  | Record<string, string | string[] | number | undefined>
+  | { get(name: string): string | null; getSetCookie?(): string[] };
+
+const MARK_GOOD: SessionEvent = Object.freeze({ type: 'session.markGood' });
+const MARK_BAD: SessionEvent = Object.freeze({ type: 'session.markBad' });
+
+/**
+ * One simulated user. A thin handle on the session's actor: every property reads the actor's snapshot, every
+ * mark sends the actor an event. Marks on a retired session are ignored.
+ */
+export class Session {
+  /** The session's cookie jar (tough-cookie). */
+  readonly cookieJar: CookieJar;
+  readonly #ref: SessionRef;
+  readonly #host: SessionHost;
+
+  /** @internal Sessions are created by their pool. */
+  constructor(ref: SessionRef, cookieJar: CookieJar, host: SessionHost) {
+    this.#ref = ref;
+    this.cookieJar = cookieJar;
+    this.#host = host;
+  }
+
+  get #context(): SessionContext {
+    return this.#ref.getSnapshot().context as SessionContext;
+  }
+
+  /** The live XState actor of this session (for `subscribe` and inspection). */
+  get actor(): SessionRef {
+    return this.#ref;
+  }
+
+  get id(): string {
+    return this.#context.id;
+  }
+  /** The lifecycle state: `fresh`, `active`, `degraded`, `blocked`, `expired` or `retired`. */
+  get state(): SessionStateName {
+    return stateNameOf(this.#ref.getSnapshot().value);
+  }
+  /** Free-form data; mutate it in place, it is kept (and persisted) with the session. */
+  get userData(): Record<string, unknown> {
+    return this.#context.userData;
+  }
+  get errorScore(): number {
+    return this.#context.errorScore;
+  }
+  get usageCount(): number {
+    return this.#context.usageCount;
+  }
+  get maxUsageCount(): number {
+    return this.#context.maxUsageCount;
+  }
+  get maxErrorScore(): number {
+    return this.#context.maxErrorScore;
+  }
+  get errorScoreDecrement(): number {
+    return this.#context.errorScoreDecrement;
+  }
+  get createdAt(): Date {
+    return new Date(this.#context.createdAt);
+  }
+  get expiresAt(): Date {
+    return new Date(this.#context.expiresAt);
+  }
+  /** While cooling down in `blocked`: when the cool-down ends. */
+  get blockedUntil(): Date | null {
+    const until = this.#context.blockedUntil;
+    return until === null ? null : new Date(until);
+  }
+  /** Why the session retired, once it has. */
+  get retirementReason(): RetirementReason | null {
+    return this.#context.retirementReason;
+  }
+
+  /** Blocked: the error score reached `maxErrorScore`, a blocked status code was seen, or cooling down. */
+  isBlocked(): boolean {
+    const context = this.#context;
+    return (
+      this.state === 'blocked' ||
+      context.errorScore >= context.maxErrorScore ||
+      context.retirementReason === 'blocked' ||
+      context.retirementReason === 'blockedStatusCode'
+    );
+  }
+
+  /** Past `maxAgeSecs`. */
+  isExpired(): boolean {
+    return this.#context.expiresAt <= this.#host.now() || this.#context.retirementReason === 'expired';
+  }
+
+  isMaxUsageCountReached(): boolean {
+    return this.#context.usageCount >= this.#context.maxUsageCount;
+  }
+
+  /** Can be handed out: `fresh`, `active` or `degraded`. */
+  isUsable(): boolean {
+    return USABLE_STATES.has(this.state) && !this.isExpired();
+  }
+
+  /** A request through this session succeeded: usage +1, error score lowered by `errorScoreDecrement`. */
+  markGood(): void {
+    this.#send(MARK_GOOD);
+  }
+
+  /** A request through this session failed: usage +1, error score +1. Retires the session at `maxErrorScore`. */
+  markBad(): void {
+    this.#send(MARK_BAD);
+  }
+
+  /** Retires the session now. Idempotent: the pool emits `sessionRetired` once, ever. */
+  retire(): void {
+    this.#send({ type: 'session.retire', reason: 'manual' });
+  }
+
+  /**
+   * Retires the session if `statusCode` is one of the pool's `blockedStatusCodes` (or of `additionalBlockedStatusCodes`).
+   * Returns whether it did.
+   */
+  retireOnBlockedStatusCodes(
+    statusCode: number,
+    additionalBlockedStatusCodes: readonly number[] = [],
+  ): boolean {
+    if (!this.#isLive()) return false;
+    this.#ref.send({
+      type: 'session.responseStatus',
+      statusCode,
+      extraBlockedStatusCodes: additionalBlockedStatusCodes,
+    } satisfies SessionEvent);
+    return this.#context.retirementReason === 'blockedStatusCode' && !this.#isLive();
+  }
+
+  /**
+   * Takes the session out of rotation until `until` (a Date or epoch ms), then returns it to `active`;
+   * e.g. after a 429 with `Retry-After`. Expiry still applies while cooling down.
+   */
+  coolDown(until: Date | number): void {
+    this.#send({ type: 'session.coolDown', until: typeof until === 'number' ? until : until.getTime() });
+  }
+
+  /** Sends any session event to the actor (ignored once retired). */
+  send(event: SessionEvent): void {
+    this.#send(event);
+  }
+
+  /**
+   * Stores every `Set-Cookie` of a response. Never throws: a malformed, oversized, public-suffix or foreign
+   * cookie is skipped and reported (`cookieRejected`); the cookies that parse are kept.
+   */
+  setCookiesFromResponse(response: { headers: ResponseHeaders; url: string | URL }): void {
+    const url = String(response.url);
+    for (const raw of readSetCookie(response.headers)) {
+      try {
+        this.setCookie(raw, url);
+      } catch (error) {
+        this.#host.reportCookieRejected({
+          sessionId: this.id,
+          url,
+          cookieName: cookieNameOf(raw),
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+
+  /** Stores one `Set-Cookie` value for `url`. Throws `InvalidCookieError` if it is malformed or refused. */
+  setCookie(rawCookie: string, url: string | URL): void {
+    const href = String(url);
+    if (rawCookie.length > MAX_SET_COOKIE_LENGTH) {
+      throw new InvalidCookieError(href, `longer than ${MAX_SET_COOKIE_LENGTH} characters`);
+    }
+    let stored: unknown;
+    try {
+      stored = this.cookieJar.setCookieSync(rawCookie, href);
+    } catch (error) {
+      throw new InvalidCookieError(href, error instanceof Error ? error.message : String(error), {
+        cause: error,
+      });
+    }
+    if (!stored) throw new InvalidCookieError(href, 'could not be parsed');
+  }
+
+  /** Stores Playwright/Puppeteer cookies for `url`. Throws `InvalidCookieError` on the first refused one. */
+  setCookies(cookies: readonly BrowserCookie[], url: string | URL): void {
+    const base = parseUrl(url);
+    for (const browserCookie of cookies) {
+      const { cookie, url: target } = fromBrowserCookie(browserCookie, base);
+      try {
+        this.cookieJar.setCookieSync(cookie, target);
+      } catch (error) {
+        throw new InvalidCookieError(target, error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+      }
+    }
+  }
+
+  /** Cookies to send to `url`, as Playwright/Puppeteer cookie objects. */
+  getCookies(url: string | URL): BrowserCookie[] {
+    return this.cookieJar.getCookiesSync(String(url)).map(toBrowserCookie);
+  }
+
+  /** The `Cookie` header value for `url`. */
+  getCookieString(url: string | URL): string {
+    return this.cookieJar.getCookieStringSync(String(url));
+  }
+
+  /** JSON-safe state, cookie jar included. */
+  getState(): SessionState {
+    const context = this.#context;
+    return {
+      id: context.id,
+      state: this.state,
+      userData: context.userData,
+      errorScore: context.errorScore,
+      maxErrorScore: context.maxErrorScore,
+      errorScoreDecrement: context.errorScoreDecrement,
+      usageCount: context.usageCount,
+      maxUsageCount: context.maxUsageCount,
+      createdAt: new Date(context.createdAt).toISOString(),
+      expiresAt: new Date(context.expiresAt).toISOString(),
+      blockedUntil: context.blockedUntil === null ? null : new Date(context.blockedUntil).toISOString(),
+      retirementReason: context.retirementReason,
+      blockedStatusCode: context.blockedStatusCode,
+      cookieJar: this.cookieJar.serializeSync() as SerializedCookieJar,
+    };
+  }
+
+  #isLive(): boolean {
+    return this.#ref.getSnapshot().status === 'active';
+  }
+
+  #send(event: SessionEvent): void {
+    if (this.#isLive()) this.#ref.send(event);
+  }
+}
+
+function parseUrl(url: string | URL): URL {
+  try {
+    return new URL(String(url));
+  } catch {
+    throw new InvalidOptionError('url', `not a valid absolute URL: ${String(url)}`);
+  }
+}
+
+function readSetCookie(headers: ResponseHeaders): string[] {
+  if (typeof headers.get === 'function') {
+    const withGetter = headers as { get(name: string): string | null; getSetCookie?(): string[] };
+    if (typeof withGetter.getSetCookie === 'function') return withGetter.getSetCookie();
+    return setCookieValues(withGetter.get('set-cookie') ?? undefined);
+  }
+  const record = headers as Record<string, unknown>;
+  const key = Object.keys(record).find((name) => name.toLowerCase() === 'set-cookie');
+  return key === undefined ? [] : setCookieValues(record[key]);
+}
+
+function cookieNameOf(raw: string): string {
+  const end = raw.indexOf('=');
+  return (end === -1 ? raw : raw.slice(0, end)).trim().slice(0, 256);
+}
