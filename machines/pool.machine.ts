@@ -8,11 +8,11 @@
  *
  * It places new sessions into shards (never above `maxPoolSize`, never a duplicate id), routes outcome events
  * from crawler code to the right session, and publishes what happens to its sessions as emitted events:
- * `sessionCreated`, `sessionStateChanged`, `sessionRetired` (exactly once per session), `sessionRejected` and
+ * `sessionsCreated`, `sessionStateChanged`, `sessionRetired` (exactly once per session), `sessionRejected` and
  * `eventRejected`. Every session is registered in the actor system under its id (`systemId`), which is how both
  * this machine and the facade find it.
  */
-import { type ActorSystem, type AnyActorRef, enqueueActions, setup } from 'xstate';
+import { type ActorSystem, type AnyActorRef, assign, enqueueActions, setup } from 'xstate';
 import type {
   RetirementReason,
   SessionContext,
@@ -34,8 +34,8 @@ export interface PoolContext {
   shardCapacity: number;
   /** Child ids of the shards, in creation order. */
   shardIds: readonly string[];
-  /** Live sessions per shard. */
-  shardSizes: Readonly<Record<string, number>>;
+  /** Free slots of the shards that have any; kept small so that adding and retiring stay O(1). */
+  freeSlots: Readonly<Record<string, number>>;
   sessionCount: number;
   createdCount: number;
   retiredCount: number;
@@ -44,12 +44,14 @@ export interface PoolContext {
 export type PoolEvent =
   | { type: 'pool.addSessions'; sessions: readonly SessionInput[] }
   | { type: 'pool.sendToSession'; sessionId: string; event: SessionEvent }
+  /** Sets the lifetime counters from a restored state (persistence). */
+  | { type: 'pool.restoreCounters'; createdCount: number; retiredCount: number }
   | SessionRetiredReport
   | SessionStateChangedEvent;
 
 /** Events the pool emits; subscribe with `actor.on(type, handler)`. */
 export type PoolEmitted =
-  | { type: 'sessionCreated'; sessionId: string }
+  | { type: 'sessionsCreated'; sessionIds: readonly string[] }
   | { type: 'sessionStateChanged'; sessionId: string; state: SessionStateName }
   | { type: 'sessionRetired'; sessionId: string; reason: RetirementReason; session: SessionContext }
   | { type: 'sessionRejected'; sessionId: string; reason: 'duplicateId' | 'poolFull' }
@@ -96,24 +98,24 @@ export const poolMachine = setup({
       }
       if (accepted.length === 0) return;
 
-      const shardSizes = { ...context.shardSizes };
-      const shardIds = [...context.shardIds];
+      const freeSlots = { ...context.freeSlots };
       let next = 0;
-      for (const shardId of shardIds) {
+      for (const [shardId, free] of Object.entries(context.freeSlots)) {
         if (next >= accepted.length) break;
-        const free = context.shardCapacity - (shardSizes[shardId] ?? 0);
-        if (free <= 0) continue;
         const chunk = accepted.slice(next, next + free);
         next += chunk.length;
-        shardSizes[shardId] = (shardSizes[shardId] ?? 0) + chunk.length;
+        if (chunk.length === free) delete freeSlots[shardId];
+        else freeSlots[shardId] = free - chunk.length;
         enqueue.sendTo(shardId, { type: 'shard.addSessions', sessions: chunk });
       }
+      // Shard ids are only ever appended: the array is copied only when a shard opens.
+      const shardIds = next < accepted.length ? [...context.shardIds] : context.shardIds;
       while (next < accepted.length) {
         const shardId = shardIdFor(shardIds.length);
         const chunk = accepted.slice(next, next + context.shardCapacity);
         next += chunk.length;
-        shardIds.push(shardId);
-        shardSizes[shardId] = chunk.length;
+        (shardIds as string[]).push(shardId);
+        if (chunk.length < context.shardCapacity) freeSlots[shardId] = context.shardCapacity - chunk.length;
         enqueue.spawnChild('shard', {
           id: shardId,
           input: { shardId, capacity: context.shardCapacity, sessions: chunk },
@@ -121,13 +123,12 @@ export const poolMachine = setup({
       }
       enqueue.assign({
         shardIds,
-        shardSizes,
+        freeSlots,
         sessionCount: context.sessionCount + accepted.length,
         createdCount: context.createdCount + accepted.length,
       });
-      for (const session of accepted) {
-        enqueue.emit({ type: 'sessionCreated', sessionId: session.id });
-      }
+      // One event per batch: XState drains deferred effects with Array#shift, so 100,000 emits would be quadratic.
+      enqueue.emit({ type: 'sessionsCreated', sessionIds: accepted.map((session) => session.id) });
     }),
     /** Unknown and retired ids are rejected here: a `sendTo` to an undefined target would loop back to us. */
     routeToSession: enqueueActions(({ event, system, enqueue }) => {
@@ -149,10 +150,7 @@ export const poolMachine = setup({
       enqueue.assign({
         sessionCount: context.sessionCount - 1,
         retiredCount: context.retiredCount + 1,
-        shardSizes: {
-          ...context.shardSizes,
-          [event.shardId]: (context.shardSizes[event.shardId] ?? 1) - 1,
-        },
+        freeSlots: { ...context.freeSlots, [event.shardId]: (context.freeSlots[event.shardId] ?? 0) + 1 },
       });
       enqueue.emit({
         type: 'sessionRetired',
@@ -161,6 +159,11 @@ export const poolMachine = setup({
         session: event.session,
       });
     }),
+    restoreCounters: assign(({ event }) =>
+      event.type === 'pool.restoreCounters'
+        ? { createdCount: event.createdCount, retiredCount: event.retiredCount }
+        : {},
+    ),
     publishStateChange: enqueueActions(({ event, enqueue }) => {
       if (event.type !== 'session.stateChanged') return;
       enqueue.emit({ type: 'sessionStateChanged', sessionId: event.sessionId, state: event.state });
@@ -172,7 +175,7 @@ export const poolMachine = setup({
     maxPoolSize: input.maxPoolSize,
     shardCapacity: input.shardCapacity,
     shardIds: [],
-    shardSizes: {},
+    freeSlots: {},
     sessionCount: 0,
     createdCount: 0,
     retiredCount: 0,
@@ -180,6 +183,7 @@ export const poolMachine = setup({
   on: {
     'pool.addSessions': { actions: 'placeSessions' },
     'pool.sendToSession': { actions: 'routeToSession' },
+    'pool.restoreCounters': { actions: 'restoreCounters' },
     'session.retired': { actions: 'recordRetirement' },
     'session.stateChanged': { actions: 'publishStateChange' },
   },

@@ -15,10 +15,10 @@ export interface PoolView {
   children: Record<string, AnyActorRef | undefined>;
 }
 
-function shardIdsOf(view: PoolView, shardId: string | undefined): readonly string[] {
+function shardIdsOf(view: PoolView, shardId: string | undefined): readonly (string | null)[] {
   if (shardId === undefined) return [];
   const shard = view.children[shardId];
-  return shard ? (shard.getSnapshot().context as ShardContext).sessionIds : [];
+  return shard ? (shard.getSnapshot().context as ShardContext).slots : [];
 }
 
 /**
@@ -35,7 +35,7 @@ export function pickRandom(
   for (let probe = 0; probe < RANDOM_PROBES; probe += 1) {
     const ids = shardIdsOf(view, shardIds[Math.floor(random() * shardIds.length)]);
     const id = ids[Math.floor(random() * shardCapacity)];
-    if (id !== undefined && accept(id)) return id;
+    if (id && accept(id)) return id;
   }
   return scan(view, 0, 0, accept)?.id;
 }
@@ -72,7 +72,7 @@ function scan(
     const to = step === shardCount ? Math.min(startSlot, ids.length) : ids.length;
     for (let slot = from; slot < to; slot += 1) {
       const id = ids[slot];
-      if (id !== undefined && accept(id)) return { id, shard, slot };
+      if (id && accept(id)) return { id, shard, slot };
     }
   }
   return undefined;

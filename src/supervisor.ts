@@ -2,10 +2,11 @@
  * Wires the machine definitions to a pool's clock: delays are computed from absolute deadlines in context and
  * the pool's `now()`, so a `SimulatedClock` drives expiry and cool-downs in tests.
  */
+import { createActor } from 'xstate';
 import { poolMachine } from '../machines/pool.machine.js';
 import { type SessionContext, sessionDelays, sessionMachine } from '../machines/session.machine.js';
 import { shardMachine } from '../machines/shard.machine.js';
-import type { SessionRef } from './session.js';
+import type { SessionActorRef } from './session.js';
 
 export function createPoolLogic(now: () => number) {
   const session = sessionMachine.provide({ delays: sessionDelays(now) });
@@ -13,11 +14,11 @@ export function createPoolLogic(now: () => number) {
   return poolMachine.provide({ actors: { shard } });
 }
 
-/** A stand-in ref for a session that retired before its handle was made (e.g. restored already expired). */
-export function detachedSessionRef(context: SessionContext): SessionRef {
-  const snapshot = { status: 'done', value: 'retired', context };
-  return {
-    getSnapshot: () => snapshot,
-    send: () => {},
-  };
+/**
+ * An actor (never started) holding the final snapshot of a session that retired before its handle was made,
+ * e.g. one restored already expired, so its handle reads like any other retired session.
+ */
+export function retiredSessionActor(context: SessionContext): SessionActorRef {
+  const snapshot = sessionMachine.resolveState({ value: 'retired', context });
+  return createActor(sessionMachine, { snapshot, input: context });
 }

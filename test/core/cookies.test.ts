@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { restoreCookieJar } from '../../src/cookies.js';
+import { type CookieRejection, InvalidCookieError, type SessionPool } from '../../src/index.js';
+import { openTestPool } from './helpers.js';
+
+let pool: SessionPool | undefined;
+afterEach(async () => {
+  await pool?.teardown();
+  pool = undefined;
+});
+
+async function openWithRejections(options: Parameters<typeof openTestPool>[0] = {}) {
+  const opened = await openTestPool(options);
+  pool = opened.pool;
+  const rejections: CookieRejection[] = [];
+  opened.pool.on('cookieRejected', (rejection) => rejections.push(rejection));
+  return { ...opened, rejections, session: await opened.pool.getSession() };
+}
+
+describe('session cookies', () => {
+  it('keeps host-only cookies to their host and domain cookies across subdomains', async () => {
+    const { session } = await openWithRejections();
+    session.setCookiesFromResponse({
+      url: 'https://shop.example.com/login',
+      headers: { 'set-cookie': ['host=1; Path=/', 'wide=2; Domain=example.com; Path=/'] },
+    });
+    expect(session.getCookieString('https://shop.example.com/')).toBe('host=1; wide=2');
+    expect(session.getCookieString('https://www.example.com/')).toBe('wide=2');
+    expect(session.getCookieString('https://example.com/')).toBe('wide=2');
+    expect(session.getCookieString('https://example.org/')).toBe('');
+  });
+
+  it('matches a www. domain cookie for the bare domain and its subdomains, but not a host-only www cookie', async () => {
+    const { session } = await openWithRejections();
+    session.setCookie('a=1; Domain=.example.com', 'https://www.example.com/');
+    session.setCookie('b=2', 'https://www.example.com/');
+    expect(session.getCookieString('https://example.com/')).toBe('a=1');
+    expect(session.getCookieString('https://www.example.com/')).toBe('a=1; b=2');
+    expect(session.getCookieString('https://api.example.com/')).toBe('a=1');
+  });
+
+  it('never throws from setCookiesFromResponse: bad cookies are reported, good ones kept', async () => {
+    const { session, rejections } = await openWithRejections();
+    session.setCookiesFromResponse({
+      url: 'https://www.example.co.uk/',
+      headers: new Headers([
+        ['set-cookie', 'good=1; Path=/'],
+        ['set-cookie', 'suffix=2; Domain=co.uk'],
+        ['set-cookie', 'foreign=3; Domain=evil.com'],
+        ['set-cookie', `huge=${'x'.repeat(10_000)}`],
+        ['set-cookie', '=novalue-without-name'],
+        ['set-cookie', 'also=4; Path=/'],
+      ]),
+    });
+    expect(session.getCookieString('https://www.example.co.uk/')).toBe('good=1; also=4');
+    expect(rejections.map((rejection) => rejection.cookieName)).toEqual(['suffix', 'foreign', 'huge', '']);
+    expect(rejections.every((rejection) => rejection.sessionId === session.id)).toBe(true);
+    expect(rejections.some((rejection) => rejection.reason.includes('x'.repeat(100)))).toBe(false);
+  });
+
+  it('throws a typed error from setCookie for a refused cookie', async () => {
+    const { session } = await openWithRejections();
+    expect(() => session.setCookie('a=1; Domain=com', 'https://example.com/')).toThrow(InvalidCookieError);
+    expect(() => session.setCookie('x=1; Domain=other.org', 'https://example.com/')).toThrow(
+      /Invalid cookie for https:\/\/example.com\//,
+    );
+  });
+
+  it('reads and writes Playwright/Puppeteer cookies', async () => {
+    const { session } = await openWithRejections();
+    session.setCookies(
+      [
+        { name: 'wide', value: 'w', domain: '.example.com', path: '/', secure: true, sameSite: 'Lax' },
+        {
+          name: 'host',
+          value: 'h',
+          domain: 'www.example.com',
+          path: '/',
+          expires: 4_102_444_800,
+          httpOnly: true,
+        },
+      ],
+      'https://www.example.com/',
+    );
+    expect(session.getCookieString('https://api.example.com/')).toBe('wide=w');
+    const cookies = session.getCookies('https://www.example.com/');
+    expect(cookies).toContainEqual({
+      name: 'wide',
+      value: 'w',
+      domain: '.example.com',
+      path: '/',
+      expires: -1,
+      httpOnly: false,
+      secure: true,
+      sameSite: 'Lax',
+    });
+    expect(cookies).toContainEqual({
+      name: 'host',
+      value: 'h',
+      domain: 'www.example.com',
+      path: '/',
+      expires: 4_102_444_800,
+      httpOnly: true,
+      secure: false,
+    });
+  });
+
+  it('round-trips the jar through getState()', async () => {
+    const { session } = await openWithRejections();
+    session.setCookie('a=1; Domain=example.com; Path=/', 'https://www.example.com/');
+    session.setCookie('b=2; Path=/app; Max-Age=3600', 'https://www.example.com/');
+    const state = JSON.parse(JSON.stringify(session.getState()));
+    const jar = restoreCookieJar(state.cookieJar, { maxCookiesPerSession: 10, maxCookiesPerDomain: 10 });
+    expect(jar.getCookieStringSync('https://www.example.com/app/x')).toBe(
+      session.getCookieString('https://www.example.com/app/x'),
+    );
+    expect(jar.getCookieStringSync('https://example.com/')).toBe('a=1');
+  });
+
+  it('caps cookies per domain and per session, evicting the oldest', async () => {
+    const { session } = await openWithRejections({ maxCookiesPerDomain: 3, maxCookiesPerSession: 5 });
+    for (let n = 1; n <= 4; n += 1) session.setCookie(`c${n}=${n}`, 'https://a.example/');
+    expect(session.getCookieString('https://a.example/')).toBe('c2=2; c3=3; c4=4');
+    session.setCookie('c4=updated', 'https://a.example/');
+    expect(session.getCookieString('https://a.example/')).toBe('c2=2; c3=3; c4=updated');
+    for (let n = 1; n <= 3; n += 1) session.setCookie(`d${n}=${n}`, 'https://b.example/');
+    const total =
+      session.getCookies('https://a.example/').length + session.getCookies('https://b.example/').length;
+    expect(total).toBe(5);
+    expect(session.getCookieString('https://a.example/')).toBe('c3=3; c4=updated');
+  });
+
+  it('keeps each session’s cookies to itself', async () => {
+    const { pool: opened, session } = await openWithRejections({ maxPoolSize: 2 });
+    const other = await opened.getSession();
+    session.setCookie('who=first', 'https://example.com/');
+    other.setCookie('who=second', 'https://example.com/');
+    expect(session.getCookieString('https://example.com/')).toBe('who=first');
+    expect(other.getCookieString('https://example.com/')).toBe('who=second');
+  });
+});
