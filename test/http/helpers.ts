@@ -1,0 +1,146 @@
+/**
+ * Real servers for the HTTP tests, all on 127.0.0.1 port 0: a small site whose routes exercise cookies,
+ * redirects, status families and faults, and a forward proxy (CONNECT tunnels and absolute-form requests, with
+ * optional Basic auth) written with node:http.
+ */
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+
+export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+export interface TestServer {
+  server: Server;
+  origin: string;
+  /** Requests seen, in order. */
+  log: { path: string; cookie: string | undefined; headers: IncomingMessage['headers'] }[];
+  close(): Promise<void>;
+}
+
+function track(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/** A server whose routes are keyed by pathname; unknown paths get 404. */
+export async function startSite(routes: Record<string, Route>, host = '127.0.0.1'): Promise<TestServer> {
+  const log: TestServer['log'] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    log.push({ path: url.pathname + url.search, cookie: req.headers.cookie, headers: req.headers });
+    const route = routes[url.pathname];
+    if (route) route(req, res, url);
+    else res.writeHead(404).end('not found');
+  });
+  const sockets = track(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    origin: `http://${host}:${port}`,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface TestProxy {
+  url: string;
+  port: number;
+  /** One entry per proxied request or tunnel: the target and the Proxy-Authorization received. */
+  log: { kind: 'connect' | 'forward'; target: string; auth: string | undefined }[];
+  close(): Promise<void>;
+}
+
+/** A forward proxy; with `credentials`, requests without the right Basic auth get 407. */
+export async function startProxy(credentials?: { user: string; pass: string }): Promise<TestProxy> {
+  const log: TestProxy['log'] = [];
+  const expected = credentials
+    ? `Basic ${Buffer.from(`${credentials.user}:${credentials.pass}`).toString('base64')}`
+    : undefined;
+  const server = createServer((req, res) => {
+    const auth = req.headers['proxy-authorization'];
+    log.push({ kind: 'forward', target: req.url ?? '', auth });
+    if (expected && auth !== expected) {
+      res.writeHead(407, { 'proxy-authenticate': 'Basic' }).end();
+      return;
+    }
+    const target = new URL(req.url ?? '');
+    const headers = { ...req.headers };
+    delete headers['proxy-authorization'];
+    delete headers['proxy-connection'];
+    const upstream = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: req.method,
+        headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    const auth = req.headers['proxy-authorization'];
+    log.push({ kind: 'connect', target: req.url ?? '', auth });
+    if (expected && auth !== expected) {
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host ?? '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  const sockets = track(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Route: answers 200 with the request's cookie header as the body. */
+export const echoCookies: Route = (req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain' }).end(req.headers.cookie ?? '');
+};
