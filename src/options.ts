@@ -2,6 +2,18 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { MAX_TIMER_DELAY_MS } from '../machines/session.machine.js';
 import type { Clock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
+import {
+  HTTP_OPTION_NAMES,
+  type HttpPoolOptions,
+  type ResolvedHttpOptions,
+  resolveHttpOptions,
+} from './http/options.js';
+import {
+  PERSISTENCE_OPTION_NAMES,
+  type PersistenceOptions,
+  type ResolvedPersistenceOptions,
+  resolvePersistenceOptions,
+} from './stores/options.js';
 
 /** Limits and data of one session; every field falls back to the pool's `sessionOptions`, then to the defaults. */
 export interface SessionOptions {
@@ -35,7 +47,7 @@ export type CreateSessionFunction<Pool> = (
 ) => SessionOptions | Promise<SessionOptions>;
 
 /** Options of a `SessionPool`; names follow Crawlee's `SessionPoolOptions`. */
-export interface SessionPoolOptions<Pool = unknown> {
+export interface SessionPoolOptions<Pool = unknown> extends PersistenceOptions, HttpPoolOptions {
   /** Most sessions alive at once. Default 1000. */
   maxPoolSize?: number;
   /** Defaults for every session the pool creates. */
@@ -77,6 +89,8 @@ export interface ResolvedPoolOptions<Pool> {
   maxCookiesPerSession: number;
   maxCookiesPerDomain: number;
   shardCapacity: number;
+  persistence: ResolvedPersistenceOptions;
+  http: ResolvedHttpOptions;
 }
 
 export const DEFAULT_SESSION_OPTIONS: Readonly<ResolvedSessionOptions> = Object.freeze({
@@ -92,6 +106,8 @@ export const DEFAULT_BLOCKED_STATUS_CODES: readonly number[] = Object.freeze([40
 const REUSE_STRATEGIES: readonly SessionReuseStrategy[] = ['random', 'round-robin', 'use-until-failure'];
 
 const POOL_OPTION_NAMES = new Set([
+  ...PERSISTENCE_OPTION_NAMES,
+  ...HTTP_OPTION_NAMES,
   'maxPoolSize',
   'sessionOptions',
   'blockedStatusCodes',
@@ -269,6 +285,8 @@ export function resolvePoolOptions<Pool>(options: unknown): ResolvedPoolOptions<
       integer: true,
       min: 1,
     }),
+    persistence: resolvePersistenceOptions(input),
+    http: resolveHttpOptions(input),
     shardCapacity: numberOption('shardCapacity', input.shardCapacity, 256, {
       integer: true,
       min: 1,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
+import type { Dispatcher } from 'undici';
 import { type Actor, createActor } from 'xstate';
 import { findSessionRef, type PoolEmitted, type poolMachine } from '../machines/pool.machine.js';
 import type {
@@ -17,7 +18,11 @@ import {
   PoolNotRunningError,
   UnknownSessionError,
 } from './errors.js';
+import { PoolHttp } from './http/pool-http.js';
+import type { SessionFetchInit, SessionResponse } from './http/types.js';
+import { indexScheduledEvents } from './indexed-scheduler.js';
 import {
+  numberOption,
   type ResolvedPoolOptions,
   resolvePoolOptions,
   resolveSessionOptions,
@@ -26,7 +31,11 @@ import {
 } from './options.js';
 import { type Cursor, type PoolView, pickRandom, pickRoundRobin } from './selection.js';
 import { type CookieRejection, Session, type SessionHost, type SessionState } from './session.js';
-import { createPoolLogic, detachedSessionRef } from './supervisor.js';
+import type { CrawleeSessionPoolState } from './stores/crawlee.js';
+import type { PersistErrorEvent, StatePersistedEvent, StateRestoredEvent } from './stores/events.js';
+import { PoolPersistence } from './stores/pool-persistence.js';
+import { type CrawleeImportResult, importCrawleeSessions, type PersistenceHost } from './stores/restore.js';
+import { createPoolLogic, retiredSessionActor } from './supervisor.js';
 
 /** Payload of `sessionRetired`. */
 export interface SessionRetiredEvent {
@@ -55,6 +64,12 @@ export interface SessionPoolEvents {
   sessionRetired: (event: SessionRetiredEvent) => void;
   eventRejected: (event: EventRejectedEvent) => void;
   cookieRejected: (rejection: CookieRejection) => void;
+  /** A write to the pool's store failed; the crawl goes on and the next write retries. */
+  persistError: (event: PersistErrorEvent) => void;
+  /** A write to the pool's store landed. */
+  statePersisted: (event: StatePersistedEvent) => void;
+  /** `initialize()` restored the pool from its store. */
+  stateRestored: (event: StateRestoredEvent) => void;
 }
 
 /** JSON-safe picture of the pool, shaped like Crawlee's `SessionPool.getState()`. */
@@ -81,8 +96,15 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   /** Jars to attach to sessions about to be spawned (restored or prepared by the caller). */
   readonly #pendingJars = new Map<string, CookieJar>();
   readonly #host: SessionHost;
+  /** Fetching through sessions: proxies, profiles, init, pacing, outcome classification (src/http/). */
+  readonly #http: PoolHttp;
+  readonly #persistenceHost: PersistenceHost;
+  /** Set when the pool has a store (`store` option). */
+  readonly #persistence: PoolPersistence | undefined;
+  #initializing: Promise<void> | undefined;
   #status: 'created' | 'running' | 'stopped' = 'created';
-  #pendingCreations = 0;
+  /** Creations awaiting `createSessionFunction`; each holds a slot of the pool. */
+  readonly #creations = new Set<Promise<unknown>>();
   #cursor: Cursor = { shard: 0, slot: 0 };
   #current: Session | undefined;
 
@@ -103,9 +125,17 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       maxCookiesPerDomain: this.#options.maxCookiesPerDomain,
     };
     const clock = this.#clock;
+    this.#http = new PoolHttp({
+      pool: this,
+      options: this.#options.http,
+      blockedStatusCodes: this.#options.blockedStatusCodes,
+      clock,
+      pick: () => this.#nextSession(),
+    });
     this.#host = {
       now: () => clock.now(),
       reportCookieRejected: (rejection) => this.emit('cookieRejected', rejection),
+      http: this.#http,
     };
     this.actor = createActor(
       createPoolLogic(() => clock.now()),
@@ -115,18 +145,43 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
         ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}),
       },
     );
-    this.actor.on('sessionCreated', (event) => this.#onSessionCreated(event.sessionId));
+    indexScheduledEvents(this.actor.system);
+    this.actor.on('sessionsCreated', (event) => {
+      for (const sessionId of event.sessionIds) this.#onSessionCreated(sessionId);
+    });
     this.actor.on('sessionStateChanged', (event) => this.#onStateChanged(event));
     this.actor.on('sessionRetired', (event) => this.#onSessionRetired(event));
     this.actor.on('eventRejected', (event) => this.emit('eventRejected', event));
+    this.#persistenceHost = this.#createPersistenceHost();
+    const { store } = this.#options.persistence;
+    if (store)
+      this.#persistence = new PoolPersistence(store, this.#options.persistence, this.#persistenceHost);
   }
 
   /** Starts the pool's actors. Idempotent. */
   async initialize(): Promise<void> {
     if (this.#status === 'stopped') throw new PoolNotRunningError('it was torn down');
     if (this.#status === 'running') return;
+    this.#initializing ??= this.#start().finally(() => {
+      this.#initializing = undefined;
+    });
+    return this.#initializing;
+  }
+
+  /** Restores the saved state (if the pool has a store), then starts the actors. */
+  async #start(): Promise<void> {
+    const loaded = await this.#persistence?.load();
+    if (this.#status === 'stopped') {
+      // torn down while the state was loading
+      await this.#persistence?.release();
+      throw new PoolNotRunningError('it was torn down');
+    }
     this.actor.start();
     this.#status = 'running';
+    if (this.#persistence && loaded) {
+      this.emit('stateRestored', this.#persistence.restore(loaded));
+      await this.#persistence.start();
+    }
   }
 
   /** Largest number of live sessions. */
@@ -160,19 +215,80 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   async getSession(sessionId?: string): Promise<Session | undefined> {
     this.#assertRunning();
     if (sessionId !== undefined) return this.#sessions.get(sessionId);
-    if (this.#options.sessionReuseStrategy === 'use-until-failure') {
-      const current = this.#current;
-      if (current?.isUsable() && current.errorScore === 0) return current;
+    // Runs `initSession` on fresh sessions and waits (bounded) for a cool-down to end when none is usable.
+    return this.#http.getSession();
+  }
+
+  /**
+   * Fetches `url` through a session (its cookies, proxy and header profile), applies the outcome to it, and
+   * retries on other sessions after a block or failure (`maxSessionRotations`). See docs/readme-http.md.
+   */
+  fetch(url: string | URL, init?: SessionFetchInit): Promise<SessionResponse> {
+    this.#assertRunning();
+    return this.#http.fetch(url, init);
+  }
+
+  /** An undici Dispatcher that picks a session per request, for undici `request`/`fetch`. */
+  get dispatcher(): Dispatcher {
+    return this.#http.dispatcher;
+  }
+
+  /** Clears a session's cookies and re-runs `initSession`; its requests meanwhile wait. */
+  renewSession(sessionId: string): Promise<void> {
+    this.#assertRunning();
+    return this.#http.renew(sessionId);
+  }
+
+  /** The pool's own pick: a new session while there is room, else one chosen by `sessionReuseStrategy`. */
+  async #nextSession(): Promise<Session> {
+    for (;;) {
+      if (this.#options.sessionReuseStrategy === 'use-until-failure') {
+        const current = this.#current;
+        if (current?.isUsable() && current.errorScore === 0) return current;
+      }
+      const session = this.#hasRoom() ? await this.#createSession() : this.#pickExisting();
+      if (session) {
+        this.#current = session;
+        return session;
+      }
+      // Every free slot is reserved by a creation still in flight: share its result rather than overshoot.
+      if (this.#creations.size === 0) {
+        throw new NoUsableSessionError(
+          `all ${this.sessionsCount} sessions are cooling down and the pool is at maxPoolSize (${this.maxPoolSize})`,
+        );
+      }
+      await Promise.race(this.#creations).catch(() => undefined);
     }
-    const session = this.#hasRoom() ? await this.#createSession() : this.#pickExisting();
-    this.#current = session;
-    return session;
   }
 
   /** Adds a session with the given options (merged over `sessionOptions`). A duplicate id is an error. */
   async addSession(options: SessionOptions = {}): Promise<Session> {
     this.#assertRunning();
     return this.#spawn(options);
+  }
+
+  /**
+   * Adds many sessions at once, e.g. to pre-warm a pool: `count` sessions built by `createSessionFunction` (or
+   * from `sessionOptions`), or one per options object. All or none: a duplicate id or a batch that would pass
+   * `maxPoolSize` throws before anything is added. Much faster than one `addSession` per session.
+   */
+  async addSessions(countOrOptions: number | readonly SessionOptions[]): Promise<Session[]> {
+    this.#assertRunning();
+    let options: readonly SessionOptions[];
+    if (typeof countOrOptions === 'number') {
+      numberOption('count', countOrOptions, 0, { integer: true, min: 0 });
+      const create = this.#options.createSessionFunction;
+      const defaults = this.#options.sessionOptions;
+      options = create
+        ? await Promise.all(
+            Array.from({ length: countOrOptions }, () => create(this, { sessionOptions: { ...defaults } })),
+          )
+        : Array.from({ length: countOrOptions }, () => ({}));
+      this.#assertRunning();
+    } else {
+      options = countOrOptions;
+    }
+    return this.#spawnAll(options.map((option) => this.#inputFor(option)));
   }
 
   /**
@@ -204,13 +320,90 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     };
   }
 
+  /**
+   * Writes the pool's state to its store now and resolves once it is durable (in write-through mode: once every
+   * change made so far is). Rejects with `PersistWriteError` if the write fails. Does nothing without a store.
+   */
+  async persistState(): Promise<void> {
+    this.#assertRunning();
+    await this.#persistence?.persistState();
+  }
+
+  /**
+   * Removes the stored state. Before `initialize()`: the pool starts empty. On a running pool the live sessions
+   * stay, and the next write stores them again.
+   */
+  async resetStore(): Promise<void> {
+    if (this.#status === 'stopped') throw new PoolNotRunningError('it was torn down');
+    await this.#persistence?.resetStore(this.#status === 'running');
+  }
+
+  /**
+   * Imports the sessions of Crawlee's persisted pool state (`SDK_SESSION_POOL_STATE` /
+   * `CRAWLEE_SESSION_POOL_STATE`, as an object or JSON text): ids, cookies, scores, usage, deadlines, userData.
+   * Sessions Crawlee would no longer use retire at once with `sessionRetired`.
+   */
+  async importCrawleeState(state: CrawleeSessionPoolState | string): Promise<CrawleeImportResult> {
+    this.#assertRunning();
+    if (this.#persistence) return this.#persistence.importCrawleeState(state);
+    return importCrawleeSessions(state, this.#persistenceHost);
+  }
+
+  /**
+   * In write-through mode, `sessionCreated`, `sessionStateChanged` and `sessionRetired` are emitted only once the
+   * change they report is durable in the store.
+   */
+  override emit<T extends EventEmitter.EventNames<SessionPoolEvents>>(
+    event: T,
+    ...args: EventEmitter.EventArgs<SessionPoolEvents, T>
+  ): boolean {
+    const persistence = this.#persistence;
+    if (
+      persistence &&
+      (event === 'sessionCreated' || event === 'sessionStateChanged' || event === 'sessionRetired')
+    ) {
+      persistence.report(() => super.emit(event, ...args));
+      return this.listenerCount(event) > 0;
+    }
+    return super.emit(event, ...args);
+  }
+
   /** Stops every actor. Sessions do not retire (no `sessionRetired`); the pool cannot be used again. */
   async teardown(): Promise<void> {
     if (this.#status === 'stopped') return;
+    // Started before the actors stop, so the final write captures every session.
+    const persisted = this.#status === 'running' ? this.#persistence?.close() : this.#persistence?.release();
     this.#status = 'stopped';
     this.actor.stop();
     this.#sessions.clear();
     this.#current = undefined;
+    await Promise.all([persisted, this.#http.close()]);
+  }
+
+  #createPersistenceHost(): PersistenceHost {
+    return {
+      clock: this.#clock,
+      cookieLimits: this.#cookieLimits,
+      blockedStatusCodes: this.#options.blockedStatusCodes,
+      session: (id) => this.#sessions.get(id),
+      sessions: () => this.#sessions.values(),
+      counters: () => {
+        const { createdCount, retiredCount } = this.actor.getSnapshot().context;
+        return { createdCount, retiredCount };
+      },
+      setCounters: (counters) => this.actor.send({ type: 'pool.restoreCounters', ...counters }),
+      adopt: (inputs, jars) => {
+        const taken = inputs.filter((input) => this.#sessions.has(input.id)).map((input) => input.id);
+        for (const [id, jar] of jars) if (!this.#sessions.has(id)) this.#pendingJars.set(id, jar);
+        this.actor.send({ type: 'pool.addSessions', sessions: inputs });
+        // A jar still pending belongs to a session the pool refused (pool full).
+        return taken.concat(
+          inputs.filter((input) => this.#pendingJars.delete(input.id)).map((input) => input.id),
+        );
+      },
+      persistError: (event) => this.emit('persistError', event),
+      statePersisted: (event) => this.emit('statePersisted', event),
+    };
   }
 
   #assertRunning(): void {
@@ -224,31 +417,34 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   #hasRoom(): boolean {
-    return this.sessionsCount + this.#pendingCreations < this.#options.maxPoolSize;
+    return this.sessionsCount + this.#creations.size < this.#options.maxPoolSize;
   }
 
   async #createSession(): Promise<Session> {
     const create = this.#options.createSessionFunction;
     if (!create) return this.#spawn({});
-    this.#pendingCreations += 1;
-    let options: SessionOptions;
+    const options = Promise.resolve(create(this, { sessionOptions: { ...this.#options.sessionOptions } }));
+    this.#creations.add(options);
     try {
-      options = await create(this, { sessionOptions: { ...this.#options.sessionOptions } });
+      await options;
     } finally {
-      this.#pendingCreations -= 1;
+      this.#creations.delete(options);
     }
     this.#assertRunning();
-    return this.#spawn(options);
+    return this.#spawn(await options);
   }
 
   #spawn(options: SessionOptions): Session {
+    const [session] = this.#spawnAll([this.#inputFor(options)]);
+    return session as Session;
+  }
+
+  /** Session input from options merged over the pool's `sessionOptions`; a generated id where none is given. */
+  #inputFor(options: SessionOptions): SessionInput {
     const resolved = resolveSessionOptions(options, this.#options.sessionOptions, 'sessionOptions.');
-    const id = resolved.id ?? `session_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-    if (this.#sessions.has(id)) throw new DuplicateSessionError(id);
-    if (this.sessionsCount >= this.#options.maxPoolSize) throw new PoolFullError(this.#options.maxPoolSize);
     const now = this.#clock.now();
-    const input: SessionInput = {
-      id,
+    return {
+      id: resolved.id ?? `session_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
       createdAt: now,
       expiresAt: now + resolved.maxAgeSecs * 1000,
       maxUsageCount: resolved.maxUsageCount,
@@ -257,13 +453,27 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       blockedStatusCodes: this.#options.blockedStatusCodes,
       userData: resolved.userData,
     };
-    this.actor.send({ type: 'pool.addSessions', sessions: [input] });
-    const session = this.#sessions.get(id);
-    if (!session) throw new DuplicateSessionError(id);
-    return session;
   }
 
-  #pickExisting(): Session {
+  /** Spawns all inputs with one pool event (one spawn batch per shard); checks ids and room first. */
+  #spawnAll(inputs: readonly SessionInput[]): Session[] {
+    const ids = new Set<string>();
+    for (const { id } of inputs) {
+      if (this.#sessions.has(id) || ids.has(id)) throw new DuplicateSessionError(id);
+      ids.add(id);
+    }
+    if (this.sessionsCount + inputs.length > this.#options.maxPoolSize) {
+      throw new PoolFullError(this.#options.maxPoolSize);
+    }
+    this.actor.send({ type: 'pool.addSessions', sessions: inputs });
+    return inputs.map(({ id }) => {
+      const session = this.#sessions.get(id);
+      if (!session) throw new DuplicateSessionError(id);
+      return session;
+    });
+  }
+
+  #pickExisting(): Session | undefined {
     const snapshot = this.actor.getSnapshot();
     const view: PoolView = { context: snapshot.context, children: snapshot.children as PoolView['children'] };
     const accept = (id: string) => this.#sessions.get(id)?.isUsable() ?? false;
@@ -275,13 +485,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     } else {
       id = pickRandom(view, accept);
     }
-    const session = id === undefined ? undefined : this.#sessions.get(id);
-    if (!session) {
-      throw new NoUsableSessionError(
-        `all ${this.sessionsCount} sessions are cooling down and the pool is at maxPoolSize (${this.maxPoolSize})`,
-      );
-    }
-    return session;
+    return id === undefined ? undefined : this.#sessions.get(id);
   }
 
   #onSessionCreated(sessionId: string): void {
@@ -291,6 +495,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#pendingJars.delete(sessionId);
     const session = new Session(ref, jar, this.#host);
     this.#sessions.set(sessionId, session);
+    this.#persistence?.track(session);
     this.emit('sessionCreated', session);
   }
 
@@ -303,12 +508,13 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     const session =
       this.#sessions.get(event.sessionId) ??
       new Session(
-        detachedSessionRef(event.session),
+        retiredSessionActor(event.session),
         this.#pendingJars.get(event.sessionId) ?? createCookieJar(this.#cookieLimits),
         this.#host,
       );
     this.#sessions.delete(event.sessionId);
     this.#pendingJars.delete(event.sessionId);
+    this.#persistence?.forget(event.sessionId);
     if (this.#current === session) this.#current = undefined;
     this.emit('sessionRetired', { session, reason: event.reason, state: session.getState() });
   }

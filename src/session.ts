@@ -1,9 +1,12 @@
 import type { SerializedCookieJar } from 'tough-cookie';
+import type { Dispatcher } from 'undici';
+import type { ActorRefFrom } from 'xstate';
 import {
   type RetirementReason,
   type SessionContext,
   type SessionEvent,
   type SessionStateName,
+  type sessionMachine,
   stateNameOf,
   USABLE_STATES,
 } from '../machines/session.machine.js';
@@ -47,16 +50,25 @@ export interface CookieRejection {
   reason: string;
 }
 
-/** The part of a session actor a handle uses: its snapshot, and a way to send it events. */
-export interface SessionRef {
-  getSnapshot(): { status: string; value: unknown; context: unknown };
-  send(event: SessionEvent): void;
-}
+/** The XState actor of one session. */
+export type SessionActorRef = ActorRefFrom<typeof sessionMachine>;
 
 /** What a session needs from the pool that owns it. */
 export interface SessionHost {
   now(): number;
   reportCookieRejected(rejection: CookieRejection): void;
+  /** The pool's HTTP layer (src/http/); absent for sessions made outside a pool. */
+  http?: SessionHttpAccess;
+}
+
+/** What a session handle asks of the pool's HTTP layer. */
+export interface SessionHttpAccess {
+  dispatcherOf(session: Session): Dispatcher;
+  renew(session: Session): Promise<void>;
+  proxyUrlOf(session: Session): string | null;
+  headerProfileOf(
+    session: Session,
+  ): { name?: string; userAgent?: string; headers?: Record<string, string> } | null;
 }
 
 /** A minimal headers shape: what `node:http`, undici and fetch responses carry. */
@@ -74,11 +86,11 @@ const MARK_BAD: SessionEvent = Object.freeze({ type: 'session.markBad' });
 export class Session {
   /** The session's cookie jar (tough-cookie). */
   readonly cookieJar: CookieJar;
-  readonly #ref: SessionRef;
+  readonly #ref: SessionActorRef;
   readonly #host: SessionHost;
 
   /** @internal Sessions are created by their pool. */
-  constructor(ref: SessionRef, cookieJar: CookieJar, host: SessionHost) {
+  constructor(ref: SessionActorRef, cookieJar: CookieJar, host: SessionHost) {
     this.#ref = ref;
     this.cookieJar = cookieJar;
     this.#host = host;
@@ -89,8 +101,38 @@ export class Session {
   }
 
   /** The live XState actor of this session (for `subscribe` and inspection). */
-  get actor(): SessionRef {
+  get actor(): SessionActorRef {
     return this.#ref;
+  }
+
+  /**
+   * This session's undici Dispatcher for `request`/`fetch`: its own agent (and proxy), its cookies on every
+   * hop, its header profile, pacing, and outcomes reported to the session. Throws once the session retired.
+   */
+  get dispatcher(): Dispatcher {
+    return this.#httpAccess().dispatcherOf(this);
+  }
+
+  /** The session's proxy with credentials redacted (`http://user:***@host:port`), or null. */
+  get proxyUrl(): string | null {
+    return this.#host.http?.proxyUrlOf(this) ?? null;
+  }
+
+  /** The header profile bound to this session for life, or null. */
+  get headerProfile(): { name?: string; userAgent?: string; headers?: Record<string, string> } | null {
+    return this.#host.http?.headerProfileOf(this) ?? null;
+  }
+
+  /** Clears the cookie jar and re-runs the pool's `initSession`; requests meanwhile wait, then use the new cookies. */
+  renew(): Promise<void> {
+    return this.#httpAccess().renew(this);
+  }
+
+  #httpAccess(): SessionHttpAccess {
+    const http = this.#host.http;
+    if (!http)
+      throw new InvalidOptionError('session', 'this session does not belong to a pool with an HTTP layer');
+    return http;
   }
 
   get id(): string {
