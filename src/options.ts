@@ -66,7 +66,7 @@ export interface SessionPoolOptions<Pool = unknown> extends PersistenceOptions, 
   maxCookiesPerSession?: number;
   /** Most cookies one session keeps per domain; the oldest is evicted beyond it. Default 180. */
   maxCookiesPerDomain?: number;
-  /** Sessions per supervising shard (an internal scaling knob). Default 256. */
+  /** Sessions per supervising shard (an internal scaling knob). Default 128. */
   shardCapacity?: number;
 }
 
@@ -287,7 +287,7 @@ export function resolvePoolOptions<Pool>(options: unknown): ResolvedPoolOptions<
     }),
     persistence: resolvePersistenceOptions(input),
     http: resolveHttpOptions(input),
-    shardCapacity: numberOption('shardCapacity', input.shardCapacity, 256, {
+    shardCapacity: numberOption('shardCapacity', input.shardCapacity, 128, {
       integer: true,
       min: 1,
       max: 100_000,

@@ -63,10 +63,23 @@ function inspectorOptions(options: SanitizedInspectorOptions) {
     sanitizeEvent,
     serialize: <T>(event: T): T => {
       const bounded = serialize(event);
-      if (withDefinitions || (bounded as { type?: unknown }).type !== '@xstate.actor') return bounded;
-      return { ...bounded, definition: undefined };
+      if ((bounded as { type?: unknown }).type !== '@xstate.actor') return bounded;
+      const named = { ...bounded, name: actorName(bounded as ActorRegistration) };
+      return withDefinitions ? named : { ...named, definition: undefined };
     },
   };
+}
+
+interface ActorRegistration {
+  name?: unknown;
+  snapshot?: { context?: { id?: unknown } };
+}
+
+/** Sessions are children named by shard slot (`slot-7`); show them under their session id instead. */
+function actorName(registration: ActorRegistration): unknown {
+  const sessionId = registration.snapshot?.context?.id;
+  const isSlot = typeof registration.name === 'string' && registration.name.startsWith('slot-');
+  return isSlot && typeof sessionId === 'string' ? sessionId : registration.name;
 }
 
 /**

@@ -5,10 +5,14 @@ import { openTestPool } from './helpers.js';
 describe('a pool of 100,000 sessions', () => {
   it('is created, churned and kept at size with one retirement event per retired session', async () => {
     const { pool, retired } = await openTestPool({ maxPoolSize: 100_000 });
-    for (let n = 0; n < 100_000; n += 1) await pool.getSession();
+    const batch = await pool.addSessions(95_000);
+    expect(new Set(batch.map((session) => session.id)).size).toBe(95_000);
+    for (let n = 0; n < 5_000; n += 1) await pool.getSession();
     expect(pool.sessionsCount).toBe(100_000);
-    const shards = pool.actor.getSnapshot().context.shardIds.length;
-    expect(shards).toBe(Math.ceil(100_000 / 256));
+    await expect(pool.addSessions(1)).rejects.toMatchObject({ code: 'ERR_POOL_FULL' });
+    const { shardIds, shardCapacity } = pool.actor.getSnapshot().context;
+    const shards = shardIds.length;
+    expect(shards).toBe(Math.ceil(100_000 / shardCapacity));
 
     for (let n = 0; n < 20_000; n += 1) {
       const session = await pool.getSession();
