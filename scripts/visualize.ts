@@ -1,7 +1,6 @@
 /**
  * `npm run visualize` — regenerates the state machine diagrams in `visualizations/` (Mermaid and SVG) and the
- * Mermaid blocks between `<!-- visualize:NAME:start -->` / `<!-- visualize:NAME:end -->` markers in README.md and
- * docs/readme-visualize.md.
+ * Mermaid blocks between `<!-- visualize:NAME:start -->` / `<!-- visualize:NAME:end -->` markers in README.md.
  *
  * `npm run visualize -- --check` writes nothing and exits 1 with a summary when the committed files differ from
  * what the current machine definitions produce (for CI). `--root <dir>` runs against another checkout.

@@ -15,7 +15,7 @@ import { toMermaid } from './mermaid.js';
 export const OUTPUT_DIR = 'visualizations';
 export const MACHINES_DIR = 'machines';
 /** Markdown files whose `visualize` marker regions are kept in sync (if they have any). */
-export const MARKDOWN_FILES = ['README.md', 'docs/readme-visualize.md'];
+export const MARKDOWN_FILES = ['README.md'];
 
 export interface MachineSource {
   /** File name without `.ts`, e.g. `session.machine`; names the outputs. */
