@@ -6,6 +6,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { PoolContext } from '../machines/pool.machine.js';
 import type { ShardContext } from '../machines/shard.machine.js';
+import type { SessionReuseStrategy } from './options.js';
 
 /** How many random probes before falling back to a scan. */
 const RANDOM_PROBES = 8;
@@ -76,4 +77,21 @@ function scan(
     }
   }
   return undefined;
+}
+
+/** Picks among existing sessions by the pool's reuse strategy; keeps the round-robin cursor between picks. */
+export class SessionPicker {
+  readonly #strategy: SessionReuseStrategy;
+  #cursor: Cursor = { shard: 0, slot: 0 };
+
+  constructor(strategy: SessionReuseStrategy) {
+    this.#strategy = strategy;
+  }
+
+  pick(view: PoolView, accept: (id: string) => boolean): string | undefined {
+    if (this.#strategy !== 'round-robin') return pickRandom(view, accept);
+    const picked = pickRoundRobin(view, this.#cursor, accept);
+    if (picked) this.#cursor = picked.next;
+    return picked?.id;
+  }
 }

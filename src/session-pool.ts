@@ -1,14 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Dispatcher } from 'undici';
 import { type Actor, createActor } from 'xstate';
 import { findSessionRef, type PoolEmitted, type poolMachine } from '../machines/pool.machine.js';
-import type {
-  SessionContext,
-  SessionEvent,
-  SessionInput,
-  SessionStateName,
-} from '../machines/session.machine.js';
+import type { SessionEvent, SessionInput } from '../machines/session.machine.js';
 import { type Clock, systemClock } from './clock.js';
 import { type CookieJar, type CookieLimits, createCookieJar } from './cookies.js';
 import {
@@ -25,59 +19,23 @@ import {
   numberOption,
   type ResolvedPoolOptions,
   resolvePoolOptions,
-  resolveSessionOptions,
   type SessionOptions,
   type SessionPoolOptions,
 } from './options.js';
-import { type Cursor, type PoolView, pickRandom, pickRoundRobin } from './selection.js';
-import { type CookieRejection, Session, type SessionHost, type SessionState } from './session.js';
+import type { SessionPoolEvents, SessionPoolState } from './pool-events.js';
+import { type PoolView, SessionPicker } from './selection.js';
+import { Session, type SessionHost } from './session.js';
+import { buildSessionInput } from './session-input.js';
 import type { CrawleeSessionPoolState } from './stores/crawlee.js';
-import type { PersistErrorEvent, StatePersistedEvent, StateRestoredEvent } from './stores/events.js';
 import { PoolPersistence } from './stores/pool-persistence.js';
-import { type CrawleeImportResult, importCrawleeSessions, type PersistenceHost } from './stores/restore.js';
+import {
+  adoptRecords,
+  type CrawleeImportResult,
+  importCrawleeSessions,
+  type PersistenceHost,
+} from './stores/restore.js';
+import type { PersistedSessionRecord } from './stores/types.js';
 import { createPoolLogic, retiredSessionActor } from './supervisor.js';
-
-/** Payload of `sessionRetired`. */
-export interface SessionRetiredEvent {
-  session: Session;
-  reason: SessionContext['retirementReason'] & string;
-  /** The session's final state, cookie jar included. */
-  state: SessionState;
-}
-
-/** Payload of `sessionStateChanged`. */
-export interface SessionStateChangedEvent {
-  session: Session;
-  state: SessionStateName;
-}
-
-/** Payload of `eventRejected`: an event for a session id that is unknown or retired. */
-export interface EventRejectedEvent {
-  sessionId: string;
-  eventType: string;
-}
-
-/** Events of a `SessionPool`; subscribe with `pool.on(name, listener)`. */
-export interface SessionPoolEvents {
-  sessionCreated: (session: Session) => void;
-  sessionStateChanged: (event: SessionStateChangedEvent) => void;
-  sessionRetired: (event: SessionRetiredEvent) => void;
-  eventRejected: (event: EventRejectedEvent) => void;
-  cookieRejected: (rejection: CookieRejection) => void;
-  /** A write to the pool's store failed; the crawl goes on and the next write retries. */
-  persistError: (event: PersistErrorEvent) => void;
-  /** A write to the pool's store landed. */
-  statePersisted: (event: StatePersistedEvent) => void;
-  /** `initialize()` restored the pool from its store. */
-  stateRestored: (event: StateRestoredEvent) => void;
-}
-
-/** JSON-safe picture of the pool, shaped like Crawlee's `SessionPool.getState()`. */
-export interface SessionPoolState {
-  usableSessionsCount: number;
-  retiredSessionsCount: number;
-  sessions: SessionState[];
-}
 
 type PoolActor = Actor<typeof poolMachine>;
 
@@ -105,8 +63,8 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   #status: 'created' | 'running' | 'stopped' = 'created';
   /** Creations awaiting `createSessionFunction`; each holds a slot of the pool. */
   readonly #creations = new Set<Promise<unknown>>();
-  #cursor: Cursor = { shard: 0, slot: 0 };
   #current: Session | undefined;
+  readonly #picker: SessionPicker;
 
   /** Opens a pool: constructs and initializes it. */
   static async open(options?: SessionPoolOptions<SessionPool>): Promise<SessionPool> {
@@ -119,6 +77,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   constructor(options: SessionPoolOptions<SessionPool> = {}) {
     super();
     this.#options = resolvePoolOptions<SessionPool>(options);
+    this.#picker = new SessionPicker(this.#options.sessionReuseStrategy);
     this.#clock = this.#options.clock ?? systemClock;
     this.#cookieLimits = {
       maxCookiesPerSession: this.#options.maxCookiesPerSession,
@@ -350,6 +309,16 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   /**
+   * @internal Spawns sessions from saved records (context, counters and cookie jar), as `initialize()` does from
+   * the store: the Redis-shared pool mirrors sessions other workers created with it. Records with a
+   * `retirementReason` retire at once with `sessionRetired`. Returns the ids now alive.
+   */
+  adoptSavedSessions(records: readonly PersistedSessionRecord[]): string[] {
+    this.#assertRunning();
+    return adoptRecords(records, this.#persistenceHost).alive;
+  }
+
+  /**
    * In write-through mode, `sessionCreated`, `sessionStateChanged` and `sessionRetired` are emitted only once the
    * change they report is durable in the store.
    */
@@ -439,20 +408,8 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     return session as Session;
   }
 
-  /** Session input from options merged over the pool's `sessionOptions`; a generated id where none is given. */
   #inputFor(options: SessionOptions): SessionInput {
-    const resolved = resolveSessionOptions(options, this.#options.sessionOptions, 'sessionOptions.');
-    const now = this.#clock.now();
-    return {
-      id: resolved.id ?? `session_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
-      createdAt: now,
-      expiresAt: now + resolved.maxAgeSecs * 1000,
-      maxUsageCount: resolved.maxUsageCount,
-      maxErrorScore: resolved.maxErrorScore,
-      errorScoreDecrement: resolved.errorScoreDecrement,
-      blockedStatusCodes: this.#options.blockedStatusCodes,
-      userData: resolved.userData,
-    };
+    return buildSessionInput(options, this.#options, this.#clock.now());
   }
 
   /** Spawns all inputs with one pool event (one spawn batch per shard); checks ids and room first. */
@@ -475,16 +432,10 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
 
   #pickExisting(): Session | undefined {
     const snapshot = this.actor.getSnapshot();
-    const view: PoolView = { context: snapshot.context, children: snapshot.children as PoolView['children'] };
-    const accept = (id: string) => this.#sessions.get(id)?.isUsable() ?? false;
-    let id: string | undefined;
-    if (this.#options.sessionReuseStrategy === 'round-robin') {
-      const picked = pickRoundRobin(view, this.#cursor, accept);
-      if (picked) this.#cursor = picked.next;
-      id = picked?.id;
-    } else {
-      id = pickRandom(view, accept);
-    }
+    const id = this.#picker.pick(
+      { context: snapshot.context, children: snapshot.children as PoolView['children'] },
+      (candidate) => this.#sessions.get(candidate)?.isUsable() ?? false,
+    );
     return id === undefined ? undefined : this.#sessions.get(id);
   }
 
@@ -519,3 +470,11 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.emit('sessionRetired', { session, reason: event.reason, state: session.getState() });
   }
 }
+
+export type {
+  EventRejectedEvent,
+  SessionPoolEvents,
+  SessionPoolState,
+  SessionRetiredEvent,
+  SessionStateChangedEvent,
+} from './pool-events.js';
