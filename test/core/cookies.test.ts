@@ -1,17 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { restoreCookieJar } from '../../src/cookies.js';
-import { type CookieRejection, InvalidCookieError, type SessionPool } from '../../src/index.js';
-import { openTestPool } from './helpers.js';
+import { type CookieRejection, InvalidCookieError } from '../../src/index.js';
+import { usePoolPerTest } from './helpers.js';
 
-let pool: SessionPool | undefined;
-afterEach(async () => {
-  await pool?.teardown();
-  pool = undefined;
-});
+const open = usePoolPerTest();
 
-async function openWithRejections(options: Parameters<typeof openTestPool>[0] = {}) {
-  const opened = await openTestPool(options);
-  pool = opened.pool;
+async function openWithRejections(options: Parameters<typeof open>[0] = {}) {
+  const opened = await open(options);
   const rejections: CookieRejection[] = [];
   opened.pool.on('cookieRejected', (rejection) => rejections.push(rejection));
   return { ...opened, rejections, session: await opened.pool.getSession() };

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { SessionPool, type SessionPoolOptions, type SessionRetiredEvent } from '../../src/index.js';
 
@@ -9,4 +10,21 @@ export async function openTestPool(options: SessionPoolOptions<SessionPool> = {}
   const retired: SessionRetiredEvent[] = [];
   pool.on('sessionRetired', (event) => retired.push(event));
   return { pool, clock, retired };
+}
+
+/**
+ * Registers an `afterEach` that tears down the pool opened by the returned `open` (one per test), so a failing
+ * assertion never leaks live actors into the next test.
+ */
+export function usePoolPerTest() {
+  let current: SessionPool | undefined;
+  afterEach(async () => {
+    await current?.teardown();
+    current = undefined;
+  });
+  return async (options: SessionPoolOptions<SessionPool> = {}) => {
+    const opened = await openTestPool(options);
+    current = opened.pool;
+    return opened;
+  };
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DuplicateSessionError,
   PoolFullError,
@@ -7,19 +7,9 @@ import {
   type SessionRetiredEvent,
   UnknownSessionError,
 } from '../../src/index.js';
-import { openTestPool } from './helpers.js';
+import { usePoolPerTest } from './helpers.js';
 
-let pool: SessionPool | undefined;
-afterEach(async () => {
-  await pool?.teardown();
-  pool = undefined;
-});
-
-async function open(options: Parameters<typeof openTestPool>[0] = {}) {
-  const opened = await openTestPool(options);
-  pool = opened.pool;
-  return opened;
-}
+const open = usePoolPerTest();
 
 describe('SessionPool', () => {
   it('creates sessions on demand up to maxPoolSize, then reuses them', async () => {

@@ -1,18 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SessionPool } from '../../src/index.js';
-import { openTestPool } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { usePoolPerTest } from './helpers.js';
 
-let pool: SessionPool | undefined;
-afterEach(async () => {
-  await pool?.teardown();
-  pool = undefined;
-});
-
-async function open(options: Parameters<typeof openTestPool>[0] = {}) {
-  const opened = await openTestPool(options);
-  pool = opened.pool;
-  return opened;
-}
+const open = usePoolPerTest();
 
 describe('session lifecycle', () => {
   it('walks fresh → active → degraded → active → blocked → retired by marks alone', async () => {
