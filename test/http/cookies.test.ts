@@ -1,27 +1,8 @@
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SessionPool } from '../../src/index.js';
-import { echoCookies, startSite, type TestServer } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { echoCookies, useCleanup } from './helpers.js';
 
-const servers: TestServer[] = [];
-const pools: SessionPool[] = [];
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.teardown()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function site(routes: Parameters<typeof startSite>[0], host?: string): Promise<TestServer> {
-  const server = await startSite(routes, host);
-  servers.push(server);
-  return server;
-}
-
-async function open(options: ConstructorParameters<typeof SessionPool>[0] = {}): Promise<SessionPool> {
-  const pool = await SessionPool.open(options);
-  pools.push(pool);
-  return pool;
-}
+const { open, site } = useCleanup();
 
 describe('cookie interceptor', () => {
   it('stores cookies set on a 302 and sends them on the next hop and later requests', async () => {

@@ -3,6 +3,7 @@
  * redirects, status families and faults, and a forward proxy (CONNECT tunnels and absolute-form requests, with
  * optional Basic auth) written with node:http.
  */
+
 import {
   createServer,
   request as httpRequest,
@@ -11,6 +12,8 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
+import { afterEach } from 'vitest';
+import { SessionPool } from '../../src/index.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -144,3 +147,31 @@ export async function closedPort(): Promise<number> {
 export const echoCookies: Route = (req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end(req.headers.cookie ?? '');
 };
+
+/**
+ * Per-test cleanup for HTTP tests: pools opened with `open` are torn down after each test, then every server,
+ * proxy or other resource registered with `defer` (or started with `site`) is closed.
+ */
+export function useCleanup() {
+  const pools: SessionPool[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.teardown()));
+    await Promise.all(closers.splice(0).map((close) => close()));
+  });
+  return {
+    async open(options: ConstructorParameters<typeof SessionPool>[0] = {}): Promise<SessionPool> {
+      const pool = await SessionPool.open(options);
+      pools.push(pool);
+      return pool;
+    },
+    async site(routes: Record<string, Route>, host?: string): Promise<TestServer> {
+      const server = await startSite(routes, host);
+      closers.push(() => server.close());
+      return server;
+    },
+    defer(close: () => Promise<void>): void {
+      closers.push(close);
+    },
+  };
+}

@@ -1,26 +1,10 @@
 import { request, fetch as undiciFetch } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { type Session, SessionPool, SessionPoolGroup, TooManyBadInitsError } from '../../src/index.js';
-import { echoCookies, startSite, type TestServer } from './helpers.js';
+import { type Session, SessionPoolGroup, TooManyBadInitsError } from '../../src/index.js';
+import { echoCookies, useCleanup } from './helpers.js';
 
-const closers: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-async function open(options: ConstructorParameters<typeof SessionPool>[0] = {}): Promise<SessionPool> {
-  const pool = await SessionPool.open(options);
-  closers.push(() => pool.teardown());
-  return pool;
-}
-
-async function site(routes: Parameters<typeof startSite>[0]): Promise<TestServer> {
-  const server = await startSite(routes);
-  closers.push(() => server.close());
-  return server;
-}
+const { open, site, defer } = useCleanup();
 
 describe('initSession', () => {
   it('runs once per fresh session before it is handed out, with requests that apply no outcome', async () => {
@@ -222,7 +206,7 @@ describe('SessionPoolGroup', () => {
     const group = new SessionPoolGroup({
       poolOptions: (key) => ({ maxPoolSize: key === a.origin ? 1 : 5 }),
     });
-    closers.push(() => group.teardown());
+    defer(() => group.teardown());
     expect(group.keys()).toEqual([]);
     await group.fetch(`${a.origin}/set`);
     await Promise.all([group.fetch(`${b.origin}/`), group.fetch(`${b.origin}/`)]);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import {
   InvalidOptionError,
@@ -11,21 +11,9 @@ import {
   SessionRotationsExhaustedError,
   TooManyRedirectsError,
 } from '../../src/index.js';
-import { startSite, type TestServer } from './helpers.js';
+import { startSite, type TestServer, useCleanup } from './helpers.js';
 
-const servers: TestServer[] = [];
-const pools: SessionPool[] = [];
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.teardown()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function open(options: ConstructorParameters<typeof SessionPool>[0] = {}): Promise<SessionPool> {
-  const pool = await SessionPool.open(options);
-  pools.push(pool);
-  return pool;
-}
+const { open, defer } = useCleanup();
 
 /** Routes: /status/NNN answers NNN; /hang never answers; /cut closes mid-body; /loop redirects to itself. */
 async function faultySite(): Promise<TestServer> {
@@ -53,7 +41,7 @@ async function faultySite(): Promise<TestServer> {
     '/captcha': (_req, res) => res.writeHead(200).end('<title>captcha</title>'),
     '/fine': (_req, res) => res.writeHead(200).end('<title>fine</title>'),
   });
-  servers.push(server);
+  defer(() => server.close());
   return server;
 }
 
@@ -145,7 +133,7 @@ describe('rotation', () => {
         res.writeHead(calls <= 2 ? 403 : 200).end(`call ${calls}`);
       },
     });
-    servers.push(server);
+    defer(() => server.close());
     const pool = await open({ maxPoolSize: 5 });
     const response = await pool.fetch(`${server.origin}/page`);
     expect(response.statusCode).toBe(200);
@@ -194,7 +182,7 @@ describe('rotation', () => {
         res.writeHead(200).end(calls === 1 ? 'captcha' : 'content');
       },
     });
-    servers.push(server);
+    defer(() => server.close());
     const pool = await open({ maxPoolSize: 3, sessionChecker: (_r, body) => body?.toString() !== 'captcha' });
     const response = await pool.fetch(`${server.origin}/page`);
     expect(response.text()).toBe('content');

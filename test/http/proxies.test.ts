@@ -1,27 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InvalidOptionError,
   RequestFailedError,
   SessionPool,
   SessionRotationsExhaustedError,
 } from '../../src/index.js';
-import { closedPort, startProxy, startSite, type TestProxy, type TestServer } from './helpers.js';
+import { closedPort, startProxy, startSite, type TestProxy, type TestServer, useCleanup } from './helpers.js';
 
-const closers: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-async function open(options: ConstructorParameters<typeof SessionPool>[0] = {}): Promise<SessionPool> {
-  const pool = await SessionPool.open(options);
-  closers.push(() => pool.teardown());
-  return pool;
-}
+const { open, defer } = useCleanup();
 
 async function proxy(credentials?: { user: string; pass: string }): Promise<TestProxy> {
   const started = await startProxy(credentials);
-  closers.push(() => started.close());
+  defer(() => started.close());
   return started;
 }
 
@@ -32,7 +22,7 @@ async function uaSite(): Promise<TestServer> {
         .writeHead(200)
         .end(JSON.stringify({ ua: req.headers['user-agent'], lang: req.headers['accept-language'] })),
   });
-  closers.push(() => server.close());
+  defer(() => server.close());
   return server;
 }
 
