@@ -295,3 +295,15 @@ export class InspectorStartError extends SessionSupervisorError {
     super('ERR_INSPECTOR_START', `Could not start the inspector: ${detail}`, options);
   }
 }
+
+/** Redis could not be reached when a Redis store or shared pool opened (refused, timed out, auth failed). */
+export class RedisUnavailableError extends SessionSupervisorError {
+  readonly field = 'redisUrl';
+  /** The Redis URL with its password redacted. */
+  readonly url: string;
+
+  constructor(url: string, detail: string, options?: ErrorOptions) {
+    super('ERR_REDIS_UNAVAILABLE', `Cannot reach Redis at ${url}: ${detail}`, options);
+    this.url = url;
+  }
+}

@@ -28,6 +28,7 @@ export {
   PersistWriteError,
   PoolFullError,
   PoolNotRunningError,
+  RedisUnavailableError,
   RequestFailedError,
   RequestTimeoutError,
   ResponseTooLargeError,
@@ -82,6 +83,24 @@ export {
   type SessionPoolOptions,
   type SessionReuseStrategy,
 } from './options.js';
+export { SessionLease } from './redis/lease.js';
+export {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_REDIS_URL,
+  type RedisConnectionOptions,
+} from './redis/options.js';
+export {
+  type LeaseGrant,
+  type PoolMessage,
+  RedisSessionStore,
+  type RedisSessionStoreOptions,
+} from './redis/redis-store.js';
+export {
+  createSharedPool,
+  SharedSessionPool,
+  type SharedSessionPoolEvents,
+  type SharedSessionPoolOptions,
+} from './redis/shared-pool.js';
 export {
   type CookieRejection,
   type ResponseHeaders,

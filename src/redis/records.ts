@@ -1,0 +1,47 @@
+/**
+ * How a session record maps onto its Redis hash: the context as JSON (`rec`) and the fields the scripts work
+ * on (counters, limits, deadlines) apart, and back again, checked like a record read from a file.
+ */
+import { CorruptStateError } from '../errors.js';
+import { validateSessionRecord } from '../stores/document.js';
+import type { PersistedSessionRecord } from '../stores/types.js';
+import { type CookieFields, serializedOfFields } from './jar-sync.js';
+
+/** Kept in their own hash fields (or, for cookies, their own hash), so they are not part of `rec`. */
+const OWN_FIELDS = ['usageCount', 'errorScore', 'blockedUntil', 'retirementReason', 'cookieJar', 'state'];
+
+/** The context fields Redis keeps as JSON (`rec`). */
+export function contextFields(record: PersistedSessionRecord): Record<string, unknown> {
+  const fields: Record<string, unknown> = { ...record };
+  for (const name of OWN_FIELDS) delete fields[name];
+  return fields;
+}
+
+/** The record of a session hash (`HGETALL P s:<id>`) and its cookie fields; a retired one has its reason. */
+export function decodeRecord(
+  id: string,
+  hash: Record<string, string>,
+  cookies: CookieFields,
+  location: string,
+  index: number,
+): PersistedSessionRecord {
+  let context: Record<string, unknown>;
+  try {
+    context = JSON.parse(hash.rec ?? '') as Record<string, unknown>;
+  } catch {
+    throw new CorruptStateError(location, `session "${id}": field "rec" is not JSON`);
+  }
+  return validateSessionRecord(
+    {
+      ...context,
+      id,
+      usageCount: Number(hash.u),
+      errorScore: Number(hash.e),
+      blockedUntil: hash.bu ? Number(hash.bu) : null,
+      retirementReason: hash.retired === '1' ? (hash.reason ?? 'manual') : null,
+      cookieJar: serializedOfFields(cookies),
+    },
+    location,
+    index,
+  );
+}
