@@ -28,6 +28,15 @@ export type RetirementReason =
   | 'initFailed'
   | 'checkFailed';
 
+/**
+ * What a session is bound to for its whole life, so a restored session gets the same again: the proxy by its
+ * redacted URL (never its credentials) and the header profile by its index in the pool's list.
+ */
+export interface SessionBindings {
+  proxy: string | null;
+  headerProfile: number | null;
+}
+
 /** Everything a session knows about itself; JSON-safe, so it can be persisted and restored as it is. */
 export interface SessionContext {
   id: string;
@@ -48,6 +57,8 @@ export interface SessionContext {
   retirementReason: RetirementReason | null;
   /** The status code that blocked the session, when that is why it retired. */
   blockedStatusCode: number | null;
+  /** Proxy and header profile the session is bound to, if the pool assigns them. */
+  bindings: SessionBindings | null;
 }
 
 /** What the pool passes to spawn a session. Counters default to zero, so a saved context restores a session. */
@@ -64,7 +75,13 @@ export type SessionInput = Pick<
   Partial<
     Pick<
       SessionContext,
-      'usageCount' | 'errorScore' | 'blockedUntil' | 'userData' | 'retirementReason' | 'blockedStatusCode'
+      | 'usageCount'
+      | 'errorScore'
+      | 'blockedUntil'
+      | 'userData'
+      | 'retirementReason'
+      | 'blockedStatusCode'
+      | 'bindings'
     >
   >;
 
@@ -74,7 +91,8 @@ export type SessionEvent =
   | { type: 'session.markBad' }
   | { type: 'session.retire'; reason?: RetirementReason }
   | { type: 'session.responseStatus'; statusCode: number; extraBlockedStatusCodes?: readonly number[] }
-  | { type: 'session.coolDown'; until: number };
+  | { type: 'session.coolDown'; until: number }
+  | { type: 'session.bind'; bindings: SessionBindings };
 
 /** Sent to the parent on entry to every state, so the pool can publish `sessionStateChanged`. */
 export interface SessionStateChangedEvent {
@@ -149,6 +167,9 @@ export const sessionMachine = setup({
       blockedUntil: ({ event }) => (event.type === 'session.coolDown' ? event.until : null),
     }),
     endCoolDown: assign({ blockedUntil: null }),
+    recordBindings: assign({
+      bindings: ({ context, event }) => (event.type === 'session.bind' ? event.bindings : context.bindings),
+    }),
     notifyStateChange: sendParent(({ context }, params: { state: SessionStateName }) => ({
       type: 'session.stateChanged',
       sessionId: context.id,
@@ -164,6 +185,7 @@ export const sessionMachine = setup({
     userData: {},
     retirementReason: null,
     blockedStatusCode: null,
+    bindings: null,
     ...input,
   }),
   initial: 'fresh',
@@ -179,6 +201,7 @@ export const sessionMachine = setup({
       actions: 'recordBlockedStatus',
     },
     'session.coolDown': { target: '.blocked', actions: 'startCoolDown' },
+    'session.bind': { actions: 'recordBindings' },
   },
   states: {
     fresh: {

@@ -95,10 +95,11 @@ export class PoolHttp implements InterceptorHost, FetchHost {
   stateOf(session: Session): SessionHttp {
     let http = this.#states.get(session.id);
     if (!http) {
+      const { proxy, profile } = this.#bind(session);
       http = new SessionHttp({
         session,
-        proxy: this.#proxies.assign(),
-        profile: this.#profiles.assign(),
+        proxy,
+        profile,
         pacer: new Pacer(
           this.options.maxConcurrencyPerSession,
           this.options.minDelayBetweenUsesMs,
@@ -279,6 +280,26 @@ export class PoolHttp implements InterceptorHost, FetchHost {
   #liveState(session: Session): SessionHttp | undefined {
     if (session.state === 'retired') return undefined;
     return this.#states.get(session.id) ?? this.stateOf(session);
+  }
+
+  /**
+   * The proxy and header profile of a session: the ones recorded in its context when it was restored and they
+   * are still configured, otherwise the next ones round-robin, recorded so a restart gives them back.
+   */
+  #bind(session: Session) {
+    const saved = session.actor.getSnapshot().context.bindings;
+    const proxy =
+      (saved?.proxy != null ? this.#proxies.claim((entry) => entry.redacted === saved.proxy) : undefined) ??
+      this.#proxies.assign();
+    const profile =
+      (saved?.headerProfile != null
+        ? this.#profiles.claim((_entry, index) => index === saved.headerProfile)
+        : undefined) ?? this.#profiles.assign();
+    const bindings = { proxy: proxy?.item.redacted ?? null, headerProfile: profile?.index ?? null };
+    const changed =
+      bindings.proxy !== (saved?.proxy ?? null) || bindings.headerProfile !== (saved?.headerProfile ?? null);
+    if (changed) session.send({ type: 'session.bind', bindings });
+    return { proxy, profile };
   }
 
   #release(sessionId: string): void {

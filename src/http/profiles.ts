@@ -32,7 +32,15 @@ export class ProfileAssigner<T> {
     return { index: best, item: this.#items[best] as T };
   }
 
-  /** Gives back an entry taken by `assign`. */
+  /** Takes the first entry that `matches` (a restored session's own); `undefined` when none does. */
+  claim(matches: (item: T, index: number) => boolean): { index: number; item: T } | undefined {
+    const index = this.#items.findIndex(matches);
+    if (index === -1) return undefined;
+    this.#holders[index] = (this.#holders[index] ?? 0) + 1;
+    return { index, item: this.#items[index] as T };
+  }
+
+  /** Gives back an entry taken by `assign` or `claim`. */
   release(index: number): void {
     const held = this.#holders[index];
     if (held !== undefined && held > 0) this.#holders[index] = held - 1;

@@ -1,18 +1,13 @@
-/**
- * Options and events of a shared pool, and how its options split between Redis, the lease logic and the local
- * `SessionPool` each worker runs as a mirror.
- */
-import { randomUUID } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
 import {
   type CreateSessionFunction,
   numberOption,
   type ResolvedPoolOptions,
   resolvePoolOptions,
-  resolveSessionOptions,
   type SessionOptions,
   type SessionPoolOptions,
 } from '../options.js';
+import { buildSessionInput } from '../session-input.js';
 import type { SessionPoolEvents } from '../session-pool.js';
 import type { PersistedSessionRecord } from '../stores/types.js';
 import type { SessionLease } from './lease.js';
@@ -123,21 +118,17 @@ export async function newSessionRecord<Pool>(
   const create = options.createSessionFunction as CreateSessionFunction<Pool> | undefined;
   const defaults = options.sessionOptions;
   const given: SessionOptions = create ? await create(pool, { sessionOptions: { ...defaults } }) : {};
-  const resolved = resolveSessionOptions(given, defaults, 'sessionOptions.');
+  const input = buildSessionInput(given, options, now);
   return {
-    id: resolved.id ?? `session_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
-    createdAt: now,
-    expiresAt: now + resolved.maxAgeSecs * 1000,
+    ...input,
     usageCount: 0,
-    maxUsageCount: resolved.maxUsageCount,
     errorScore: 0,
-    maxErrorScore: resolved.maxErrorScore,
-    errorScoreDecrement: resolved.errorScoreDecrement,
-    blockedStatusCodes: [...options.blockedStatusCodes],
+    blockedStatusCodes: [...input.blockedStatusCodes],
     blockedUntil: null,
-    userData: resolved.userData,
+    userData: input.userData ?? {},
     retirementReason: null,
     blockedStatusCode: null,
+    bindings: null,
     cookieJar: null,
   };
 }

@@ -100,6 +100,7 @@ export function convertCrawleeState(
         userData: session.userData ?? {},
         retirementReason: null,
         blockedStatusCode: null,
+        bindings: null,
         cookieJar: session.cookieJar ?? null,
       },
       source,

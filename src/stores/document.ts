@@ -146,6 +146,19 @@ export function validateSessionRecord(raw: unknown, location: string, index: num
       fail(`blockedStatusCodes[${i}]`, `expected a status code (100-599), got ${JSON.stringify(code)}`);
     }
   });
+  const bindings = raw.bindings;
+  if (bindings !== undefined && bindings !== null) {
+    if (!isPlainObject(bindings)) fail('bindings', `expected an object or null, got ${kind(bindings)}`);
+    const { proxy, headerProfile } = bindings as Fields;
+    if (proxy !== null && typeof proxy !== 'string')
+      fail('bindings.proxy', `expected a string or null, got ${kind(proxy)}`);
+    if (headerProfile !== null && !(Number.isInteger(headerProfile) && (headerProfile as number) >= 0)) {
+      fail(
+        'bindings.headerProfile',
+        `expected a whole number ≥ 0 or null, got ${JSON.stringify(headerProfile)}`,
+      );
+    }
+  }
   if (raw.userData !== undefined && !isPlainObject(raw.userData)) {
     fail('userData', `expected an object, got ${kind(raw.userData)}`);
   }
