@@ -11,7 +11,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
 import { SessionPool } from '../../src/index.js';
 
@@ -174,4 +174,97 @@ export function useCleanup() {
       closers.push(close);
     },
   };
+}
+
+/** A SOCKS5 proxy (RFC 1928, CONNECT only), with username/password auth (RFC 1929) when `credentials` are given. */
+export async function startSocks5Proxy(credentials?: { user: string; pass: string }): Promise<TestProxy> {
+  const log: TestProxy['log'] = [];
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    void negotiate(client, credentials, log).catch(() => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const auth = credentials ? `${credentials.user}:${credentials.pass}@` : '';
+  return {
+    url: `socks5://${auth}127.0.0.1:${port}`,
+    port,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Reads exactly `length` bytes from a socket that is not flowing yet. */
+function readBytes(socket: Socket, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const tryRead = () => {
+      const chunk = socket.read(length) as Buffer | null;
+      if (chunk) {
+        socket.off('readable', tryRead);
+        socket.off('end', onEnd);
+        resolve(chunk);
+      }
+    };
+    const onEnd = () => reject(new Error('socks5: client closed'));
+    socket.on('readable', tryRead);
+    socket.once('end', onEnd);
+    tryRead();
+  });
+}
+
+async function negotiate(
+  client: Socket,
+  credentials: { user: string; pass: string } | undefined,
+  log: TestProxy['log'],
+): Promise<void> {
+  const [version, methodCount] = await readBytes(client, 2);
+  const methods = [...(await readBytes(client, methodCount ?? 0))];
+  const wanted = credentials ? 0x02 : 0x00;
+  if (version !== 5 || !methods.includes(wanted)) {
+    client.end(Buffer.from([5, 0xff]));
+    return;
+  }
+  client.write(Buffer.from([5, wanted]));
+  let auth: string | undefined;
+  if (credentials) {
+    await readBytes(client, 1);
+    const user = (await readBytes(client, (await readBytes(client, 1))[0] ?? 0)).toString();
+    const pass = (await readBytes(client, (await readBytes(client, 1))[0] ?? 0)).toString();
+    auth = `${user}:${pass}`;
+    const ok = user === credentials.user && pass === credentials.pass;
+    client.write(Buffer.from([1, ok ? 0 : 1]));
+    if (!ok) {
+      client.end();
+      return;
+    }
+  }
+  const [, command, , addressType] = await readBytes(client, 4);
+  let host: string;
+  if (addressType === 1) host = [...(await readBytes(client, 4))].join('.');
+  else if (addressType === 3)
+    host = (await readBytes(client, (await readBytes(client, 1))[0] ?? 0)).toString();
+  else {
+    client.end(Buffer.from([5, 8, 0, 1, 0, 0, 0, 0, 0, 0]));
+    return;
+  }
+  const port = (await readBytes(client, 2)).readUInt16BE(0);
+  if (command !== 1) {
+    client.end(Buffer.from([5, 7, 0, 1, 0, 0, 0, 0, 0, 0]));
+    return;
+  }
+  log.push({ kind: 'connect', target: `${host}:${port}`, auth });
+  const upstream = connect(port, host, () => {
+    client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0])));
+  client.on('close', () => upstream.destroy());
 }

@@ -5,7 +5,15 @@ import {
   SessionPool,
   SessionRotationsExhaustedError,
 } from '../../src/index.js';
-import { closedPort, startProxy, startSite, type TestProxy, type TestServer, useCleanup } from './helpers.js';
+import {
+  closedPort,
+  startProxy,
+  startSite,
+  startSocks5Proxy,
+  type TestProxy,
+  type TestServer,
+  useCleanup,
+} from './helpers.js';
 
 const { open, defer } = useCleanup();
 
@@ -114,6 +122,45 @@ describe('proxies and header profiles', () => {
       ...retiredJson,
     ].join('\n');
     expect(everything).not.toContain(SECRET);
+  });
+
+  it('tunnels through a socks5:// proxy with credentials, keeping the session’s cookies and hiding the password', async () => {
+    const site = await startSite({
+      '/login': (_req, res) => res.writeHead(200, { 'set-cookie': 'sid=via-socks; Path=/' }).end('ok'),
+      '/whoami': (req, res) => res.writeHead(200).end(req.headers.cookie ?? ''),
+    });
+    defer(() => site.close());
+    const socks = await startSocks5Proxy({ user: 'crawler', pass: SECRET });
+    defer(() => socks.close());
+    const pool = await open({ maxPoolSize: 1, proxyUrls: [socks.url] });
+
+    await pool.fetch(`${site.origin}/login`);
+    const page = await pool.fetch(`${site.origin}/whoami`);
+    expect(page.text()).toBe('sid=via-socks');
+    expect(socks.log.length).toBeGreaterThan(0);
+    expect(
+      socks.log.every(
+        (entry) => entry.auth === `crawler:${SECRET}` && entry.target === new URL(site.origin).host,
+      ),
+    ).toBe(true);
+    expect(page.session.proxyUrl).not.toContain(SECRET);
+    expect(JSON.stringify(pool.getState())).not.toContain(SECRET);
+  });
+
+  it('marks a session bad when a socks5 proxy refuses its credentials', async () => {
+    const site = await startSite({ '/': (_req, res) => res.writeHead(200).end('ok') });
+    defer(() => site.close());
+    const socks = await startSocks5Proxy({ user: 'crawler', pass: 'right' });
+    defer(() => socks.close());
+    const pool = await open({
+      maxPoolSize: 1,
+      proxyUrls: [socks.url.replace(':right@', ':wrong@')],
+      maxSessionRotations: 0,
+    });
+    const session = await pool.getSession();
+    await expect(pool.fetch(`${site.origin}/`)).rejects.toBeInstanceOf(SessionRotationsExhaustedError);
+    expect(session.errorScore).toBe(1);
+    expect(socks.log).toHaveLength(0);
   });
 
   it('marks a session bad when its proxy refuses authentication', async () => {
