@@ -1,0 +1,78 @@
+/** The issue's targets, as checks over the medians of a run. Reported, never asserted. */
+import type { ContenderName } from './contenders.js';
+
+export type Medians = Map<string, Partial<Record<ContenderName, { wall: number; cpu: number }>>>;
+
+export interface Target {
+  text: string;
+  /** Returns the measured value as text and whether the target is met, or undefined if not measured. */
+  check(medians: Medians): { value: string; met: boolean } | undefined;
+}
+
+type Basis = 'wall' | 'cpu';
+
+function ratio(
+  medians: Medians,
+  id: string,
+  against: ContenderName,
+  basis: Basis,
+  better: 'higher' | 'lower',
+) {
+  const row = medians.get(id);
+  const ours = row?.ours?.[basis];
+  const other = row?.[against]?.[basis];
+  if (ours === undefined || other === undefined || !(ours > 0) || !(other > 0)) return undefined;
+  return better === 'higher' ? ours / other : other / ours;
+}
+
+function atLeast(id: string, against: ContenderName, min: number, basis: Basis, text: string): Target {
+  return {
+    text,
+    check: (medians) => {
+      const value = ratio(medians, id, against, basis, 'higher');
+      return value === undefined ? undefined : { value: `${value.toFixed(2)} (${basis})`, met: value >= min };
+    },
+  };
+}
+
+function absolute(
+  id: string,
+  basis: Basis,
+  unit: string,
+  ok: (value: number) => boolean,
+  text: string,
+): Target {
+  return {
+    text,
+    check: (medians) => {
+      const value = medians.get(id)?.ours?.[basis];
+      if (value === undefined) return undefined;
+      return { value: `${Math.round(value).toLocaleString('en')} ${unit} (${basis})`, met: ok(value) };
+    },
+  };
+}
+
+export const TARGETS: readonly Target[] = [
+  atLeast('crawl.rps', 'floor', 0.95, 'wall', 'end-to-end crawl >= 0.95 of the floor (req/s)'),
+  atLeast('crawl.rps', 'crawlee', 1.0, 'wall', "end-to-end crawl >= 1.0 of Crawlee's pool (req/s)"),
+  atLeast('outcomes.good@1000', 'crawlee', 0.5, 'cpu', "outcomes >= 0.5 of Crawlee's at 1,000 sessions"),
+  atLeast('outcomes.good@10000', 'crawlee', 0.5, 'cpu', "outcomes >= 0.5 of Crawlee's at 10,000 sessions"),
+  {
+    text: 'outcomes: no worse than 2x slowdown from 1,000 to 100,000 sessions',
+    check: (medians) => {
+      const small = medians.get('outcomes.good@1000')?.ours?.cpu;
+      const large = medians.get('outcomes.good@100000')?.ours?.cpu;
+      if (small === undefined || large === undefined) return undefined;
+      return { value: `${(small / large).toFixed(2)}x slower (cpu)`, met: small / large <= 2 };
+    },
+  },
+  absolute('scale.create@100000', 'wall', 'ms', (ms) => ms < 3000, '100,000 sessions created in under 3 s'),
+  absolute(
+    'scale.churn@100000',
+    'wall',
+    '/s',
+    (rate) => rate >= 5000,
+    'churn >= 5,000/s at 100,000 sessions',
+  ),
+  absolute('heap.empty', 'wall', 'B', (bytes) => bytes < 4096, 'under 4 KiB of heap per session (empty jar)'),
+];

@@ -1,0 +1,59 @@
+/**
+ * Part 1, outcome throughput: `getSession()` + `markGood()`, and a realistic mix (95% good, 3% bad, 2% blocked
+ * status code), per second, on a full pool of `size` sessions. Every contender is filled, measured and torn down
+ * in turn, in an order that rotates with the round.
+ *
+ * The pool is opened with limits that never retire a session by age or usage, so "good" measures the hot path
+ * alone; in "mix", bad marks and blocked codes retire sessions and the pool replaces them, as in a crawl.
+ */
+import { type BenchSession, CONTENDERS, fillPool, NO_LIMITS, openPool } from '../lib/contenders.js';
+import { measureRate } from '../lib/measure.js';
+import { addSample, newRow, type Part } from '../lib/protocol.js';
+import { collectGarbage, rotate, seededRandom } from '../lib/stats.js';
+
+export const run: Part = async ({ quick, args }) => {
+  const size = Number(args.size ?? (quick ? 1000 : 10_000));
+  const rounds = Number(args.rounds ?? (quick ? 1 : size >= 100_000 ? 3 : 5));
+  const durationMs = quick ? 100 : 1000;
+  const warmup = quick ? 200 : 5000;
+  const good = newRow(
+    `outcomes.good@${size}`,
+    `getSession + markGood, ${size.toLocaleString('en')} sessions`,
+    'ops/s',
+    'higher',
+  );
+  const mix = newRow(
+    `outcomes.mix@${size}`,
+    `95/3/2 good/bad/blocked mix, ${size.toLocaleString('en')} sessions`,
+    'ops/s',
+    'higher',
+  );
+
+  for (let round = 0; round < rounds; round += 1) {
+    for (const name of rotate(CONTENDERS, round)) {
+      const pool = await openPool(name, size, NO_LIMITS);
+      await fillPool(pool, size);
+      collectGarbage();
+      addSample(
+        good,
+        name,
+        await measureRate(async () => (await pool.getSession()).markGood(), durationMs, warmup),
+      );
+      const random = seededRandom(round + 1);
+      const outcome = (session: BenchSession) => {
+        const draw = random();
+        if (draw < 0.95) session.markGood();
+        else if (draw < 0.98) session.markBad();
+        else session.retireOnBlockedStatusCodes(403);
+      };
+      addSample(
+        mix,
+        name,
+        await measureRate(async () => outcome(await pool.getSession()), durationMs, warmup),
+      );
+      await pool.teardown();
+      collectGarbage();
+    }
+  }
+  return [good, mix];
+};
