@@ -180,7 +180,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
 
   /**
    * Fetches `url` through a session (its cookies, proxy and header profile), applies the outcome to it, and
-   * retries on other sessions after a block or failure (`maxSessionRotations`). See docs/readme-http.md.
+   * retries on other sessions after a block or failure (`maxSessionRotations`). See the README, "Crawling through sessions (HTTP)".
    */
   fetch(url: string | URL, init?: SessionFetchInit): Promise<SessionResponse> {
     this.#assertRunning();

@@ -7,7 +7,7 @@ import { InvalidOptionError } from '../errors.js';
 import { type ProxyConfig, parseProxyUrl } from './proxy.js';
 import type { HeaderProfile, InitSessionFunction, RetryAfterPolicy, SessionChecker } from './types.js';
 
-/** HTTP options of a `SessionPool` (see docs/readme-http.md). */
+/** HTTP options of a `SessionPool` (see the README, "Crawling through sessions (HTTP)"). */
 export interface HttpPoolOptions {
   /** Proxies (`http://`, `https://`, `socks5://`, credentials allowed); new sessions take them round-robin. */
   proxyUrls?: readonly (string | URL)[];
