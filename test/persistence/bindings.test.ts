@@ -6,14 +6,24 @@ import { Resources, simulatedClock } from './helpers.js';
 const resources = new Resources();
 afterEach(() => resources.close());
 
-const PROXIES = ['http://alice:s3cret@127.0.0.1:9001', 'http://bob:hunter2@127.0.0.1:9002', 'socks5://127.0.0.1:9003'];
+const PROXIES = [
+  'http://alice:s3cret@127.0.0.1:9001',
+  'http://bob:hunter2@127.0.0.1:9002',
+  'socks5://127.0.0.1:9003',
+];
 const PROFILES = [{ userAgent: 'UA-one' }, { userAgent: 'UA-two' }, { userAgent: 'UA-three' }];
 
 describe('proxy and header-profile bindings across a restart', () => {
   it('gives every restored session its own proxy and profile back, even with the proxy list reordered', async () => {
     const dir = await resources.dir();
     const clock = simulatedClock();
-    const options = { store: 'file' as const, persistStateDir: dir, clock, maxPoolSize: 3, headerProfiles: PROFILES };
+    const options = {
+      store: 'file' as const,
+      persistStateDir: dir,
+      clock,
+      maxPoolSize: 3,
+      headerProfiles: PROFILES,
+    };
     const first = await resources.pool({ ...options, proxyUrls: PROXIES });
     const before = new Map<string, [string | null, string | undefined]>();
     for (let n = 0; n < 3; n += 1) {
@@ -29,7 +39,8 @@ describe('proxy and header-profile bindings across a restart', () => {
 
     const second = await resources.pool({ ...options, proxyUrls: [...PROXIES].reverse() });
     const after = new Map<string, [string | null, string | undefined]>();
-    for (const session of second.sessions()) after.set(session.id, [session.proxyUrl, session.headerProfile?.userAgent]);
+    for (const session of second.sessions())
+      after.set(session.id, [session.proxyUrl, session.headerProfile?.userAgent]);
     expect(after).toEqual(before);
   });
 
