@@ -25,6 +25,8 @@ export interface BenchPool {
   getSession(): Promise<BenchSession>;
   /** Adds one session; Crawlee's way to replace a retired one at once. */
   addSession(): Promise<void>;
+  /** Adds `count` sessions as fast as the pool allows: ours in one batch (`addSessions`), the others one by one. */
+  prewarm(count: number): Promise<void>;
   /** Sessions held (Crawlee's count includes retired sessions it has not swept yet). */
   size(): number;
   teardown(): Promise<void>;
@@ -46,6 +48,9 @@ async function openOurs(maxPoolSize: number, limits: LimitOptions): Promise<Benc
     addSession: async () => {
       await pool.addSession();
     },
+    prewarm: async (count) => {
+      await pool.addSessions(count);
+    },
     size: () => pool.sessionsCount,
     teardown: () => pool.teardown(),
   };
@@ -63,6 +68,9 @@ async function openCrawlee(maxPoolSize: number, limits: LimitOptions): Promise<B
   return {
     getSession: () => pool.getSession(),
     addSession: () => pool.addSession(),
+    prewarm: async (count) => {
+      for (let i = 0; i < count; i += 1) await pool.addSession();
+    },
     size: () => (pool as unknown as { sessions: unknown[] }).sessions.length,
     teardown: () => pool.teardown({ persistState: false }),
   };
@@ -79,6 +87,9 @@ async function openFloor(maxPoolSize: number, limits: LimitOptions): Promise<Ben
     getSession: () => pool.getSession(),
     addSession: async () => {
       pool.addSession();
+    },
+    prewarm: async (count) => {
+      for (let i = 0; i < count; i += 1) pool.addSession();
     },
     size: () => pool.size,
     teardown: async () => {},

@@ -1,7 +1,8 @@
 /**
  * Part 2a, supervision at scale: the time to create a pool of `size` sessions (asking for sessions while there is
  * room, as a crawler does), then retire-and-replace churn on the full pool (retire one session, add one), then
- * the time to tear the pool down.
+ * the time to tear the pool down; and the time to pre-warm a pool of the same size (ours: one `addSessions`
+ * batch; Crawlee and the floor: `addSession` in a loop, their fastest way).
  */
 import { CONTENDERS, fillPool, openPool } from '../lib/contenders.js';
 import { durationSample, measureRate, timed } from '../lib/measure.js';
@@ -16,6 +17,7 @@ export const run: Part = async ({ quick, args }) => {
   const label = size.toLocaleString('en');
   const create = newRow(`scale.create@${size}`, `create a pool of ${label} sessions`, 'ms', 'lower');
   const churn = newRow(`scale.churn@${size}`, `retire-and-replace, ${label} sessions`, 'ops/s', 'higher');
+  const prewarm = newRow(`scale.prewarm@${size}`, `pre-warm a pool of ${label} sessions`, 'ms', 'lower');
   const teardown = newRow(
     `scale.teardown@${size}`,
     `teardown of ${label} sessions`,
@@ -44,7 +46,18 @@ export const run: Part = async ({ quick, args }) => {
       addSample(churn, name, await measureRate(replace, durationMs, quick ? 50 : 500, 50));
       if (pool.size() !== size) throw new Error(`${name}: churn changed the pool size to ${pool.size()}`);
       addSample(teardown, name, durationSample(await timed(() => pool.teardown())));
+
+      collectGarbage();
+      const warmed = await timed(async () => {
+        const fresh = await openPool(name, size);
+        await fresh.prewarm(size);
+        return fresh;
+      });
+      addSample(prewarm, name, durationSample(warmed));
+      if (warmed.result.size() !== size)
+        throw new Error(`${name}: expected ${size} sessions after pre-warming, got ${warmed.result.size()}`);
+      await warmed.result.teardown();
     }
   }
-  return [create, churn, teardown];
+  return [create, prewarm, churn, teardown];
 };
