@@ -18,15 +18,26 @@ import { assign, sendParent, setup } from 'xstate';
 /** The six lifecycle states of a session. */
 export type SessionStateName = 'fresh' | 'active' | 'degraded' | 'blocked' | 'expired' | 'retired';
 
+/** Every reason a session can retire for. */
+export const RETIREMENT_REASONS = [
+  'blocked',
+  'blockedStatusCode',
+  'expired',
+  'maxUsageCount',
+  'manual',
+  'initFailed',
+  'checkFailed',
+] as const;
+
 /** Why a session was retired. */
-export type RetirementReason =
-  | 'blocked'
-  | 'blockedStatusCode'
-  | 'expired'
-  | 'maxUsageCount'
-  | 'manual'
-  | 'initFailed'
-  | 'checkFailed';
+export type RetirementReason = (typeof RETIREMENT_REASONS)[number];
+
+const retirementReasons: ReadonlySet<unknown> = new Set(RETIREMENT_REASONS);
+
+/** Whether a value read from outside (a file, Redis) is a known retirement reason. */
+export function isRetirementReason(value: unknown): value is RetirementReason {
+  return retirementReasons.has(value);
+}
 
 /**
  * What a session is bound to for its whole life, so a restored session gets the same again: the proxy by its

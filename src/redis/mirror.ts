@@ -4,22 +4,12 @@
  * runs a machine per fleet session and every worker's `sessionRetired` fires once per retired session.
  * Messages arrive by pub/sub; `sync()` catches up after a reconnection or at start, from Redis's own sets.
  */
-import type { RetirementReason } from '../../machines/session.machine.js';
+import { isRetirementReason, type RetirementReason } from '../../machines/session.machine.js';
 import type { SessionPool } from '../session-pool.js';
 import type { PoolMessage, RedisSessionStore } from './redis-store.js';
 
-const RETIREMENT_REASONS: ReadonlySet<string> = new Set<RetirementReason>([
-  'blocked',
-  'blockedStatusCode',
-  'expired',
-  'maxUsageCount',
-  'manual',
-  'initFailed',
-  'checkFailed',
-]);
-
 function asReason(reason: string | undefined): RetirementReason {
-  return reason !== undefined && RETIREMENT_REASONS.has(reason) ? (reason as RetirementReason) : 'manual';
+  return isRetirementReason(reason) ? reason : 'manual';
 }
 
 export class FleetMirror {

@@ -4,7 +4,7 @@
  * with an error that names the place and the field, never restore a half-valid pool.
  */
 import { Cookie } from 'tough-cookie';
-import type { RetirementReason } from '../../machines/session.machine.js';
+import { isRetirementReason, type RetirementReason } from '../../machines/session.machine.js';
 import { CorruptStateError, InvalidSavedSessionError, UnsupportedStateVersionError } from '../errors.js';
 import {
   type PersistedPoolDocument,
@@ -13,16 +13,6 @@ import {
   STATE_FORMAT,
   STATE_VERSION,
 } from './types.js';
-
-const RETIREMENT_REASONS: ReadonlySet<string> = new Set<RetirementReason>([
-  'blocked',
-  'blockedStatusCode',
-  'expired',
-  'maxUsageCount',
-  'manual',
-  'initFailed',
-  'checkFailed',
-]);
 
 type Fields = Record<string, unknown>;
 
@@ -163,11 +153,7 @@ export function validateSessionRecord(raw: unknown, location: string, index: num
     fail('userData', `expected an object, got ${kind(raw.userData)}`);
   }
   const reason = raw.retirementReason;
-  if (
-    reason !== null &&
-    reason !== undefined &&
-    !(typeof reason === 'string' && RETIREMENT_REASONS.has(reason))
-  ) {
+  if (reason !== null && reason !== undefined && !isRetirementReason(reason)) {
     fail('retirementReason', `unknown reason ${JSON.stringify(reason)}`);
   }
   validateCookieJar(raw.cookieJar, fail);
