@@ -45,6 +45,18 @@ async function sse(url: string): Promise<SseReader> {
   return reader;
 }
 
+/** Collects a child process's stdout and stderr, and waits until it prints the dashboard's URL. */
+async function dashboardUrlOf(child: ChildProcess): Promise<{ url: string; output: () => string }> {
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output += chunk;
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  await expect.poll(() => /Dashboard: (\S+)/.exec(output)?.[1], { timeout: 20_000 }).toBeDefined();
+  return { url: /Dashboard: (\S+)/.exec(output)![1]!, output: () => output };
+}
+
 describe('dashboard server', () => {
   it('serves one self-contained page: no external scripts, styles or images, a strict CSP', async () => {
     const { dashboard } = await setup();
@@ -223,15 +235,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let output = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr!.on('data', (chunk) => {
-      output += chunk;
-    });
-    await expect.poll(() => /Dashboard: (\S+)/.exec(output)?.[1], { timeout: 20_000 }).toBeDefined();
-    const url = /Dashboard: (\S+)/.exec(output)![1]!;
+    const { url, output } = await dashboardUrlOf(child);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const errors: string[] = [];
@@ -271,7 +275,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
     const exited = new Promise<number | null>((resolve) => child!.on('exit', resolve));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(output).toContain('Demo crawl interrupted');
+    expect(output()).toContain('Demo crawl interrupted');
     child = undefined;
   });
 
@@ -280,20 +284,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
     child = spawn(process.execPath, ['--import', 'tsx', 'examples/dashboard-10k.ts', '10000', '6'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr!.on('data', (chunk) => {
-      output += chunk;
-    });
-    await expect.poll(() => /Dashboard: (\S+)/.exec(output)?.[1], { timeout: 20_000 }).toBeDefined();
-    const url = /Dashboard: (\S+)/.exec(output)![1]!;
+    const { url, output } = await dashboardUrlOf(child);
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
     await page.goto(url);
-    await expect.poll(() => output, { timeout: 40_000 }).toContain('churn done');
+    await expect.poll(output, { timeout: 40_000 }).toContain('churn done');
     const expected = ((await (await request(`${url}api/snapshot`)).body.json()) as SnapshotData).codes;
     expect(expected.length).toBeGreaterThanOrEqual(10_000);
     await expect
@@ -301,7 +297,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
       .toEqual(
         expected.map((code) => ['fresh', 'active', 'degraded', 'blocked', 'expired', 'retired'][code]),
       );
-    const retired = Number(/(\d+) retired/.exec(output)![1]);
+    const retired = Number(/(\d+) retired/.exec(output())![1]);
     expect(retired).toBeGreaterThan(0);
     expect(await page.textContent('[data-count="retired"]')).toBe(String(retired));
     expect(await page.evaluate(() => window.dashboard.deltaCount())).toBeGreaterThan(3);
