@@ -83,7 +83,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
       args.json ? { write: (text) => stderr.write(text) } : stdout,
       pool,
       args.pages,
-      () => ({ pagesOk, pagesFailed }),
+      () => ({ pagesOk, pagesFailed, retired: sumOf(retiredByReason) }),
     );
     progress.start();
     const result = await crawl({
@@ -162,7 +162,7 @@ function summarize(
     sessions: {
       restored: extra.restored,
       created: extra.created,
-      retired: Object.values(extra.retiredByReason).reduce((sum, count) => sum + count, 0),
+      retired: sumOf(extra.retiredByReason),
       retiredByReason: extra.retiredByReason,
       alive,
       aliveByState: sessionsByState(pool),
@@ -180,4 +180,8 @@ function summarize(
     },
     stateFile: extra.stateFile,
   };
+}
+
+function sumOf(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
 }

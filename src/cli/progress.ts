@@ -14,6 +14,8 @@ export interface ProgressOutput {
 export interface ProgressCounts {
   pagesOk: number;
   pagesFailed: number;
+  /** Sessions retired during this run (the pool's own counter also holds earlier runs restored from disk). */
+  retired: number;
 }
 
 const LIVE_STATES: readonly SessionStateName[] = ['fresh', 'active', 'degraded', 'blocked'];
@@ -55,7 +57,7 @@ export class Progress {
 
   /** One line describing the crawl now. */
   line(): string {
-    const { pagesOk, pagesFailed } = this.#counts();
+    const { pagesOk, pagesFailed, retired } = this.#counts();
     const done = pagesOk + pagesFailed;
     const seconds = (performance.now() - this.#started) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
@@ -64,7 +66,7 @@ export class Progress {
     const percent = Math.floor((done / this.#total) * 100);
     return (
       `pages ${done}/${this.#total} (${percent}%) · ${rate.toFixed(0)}/s · ` +
-      `sessions ${perState} · retired ${this.#pool.retiredSessionsCount}`
+      `sessions ${perState} · retired ${retired}`
     );
   }
 
