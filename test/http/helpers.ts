@@ -11,7 +11,13 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
+import {
+  type AddressInfo,
+  connect,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { afterEach } from 'vitest';
 import { SessionPool } from '../../src/index.js';
 
@@ -25,13 +31,26 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-function track(server: Server): Set<Socket> {
+/**
+ * Listens on 127.0.0.1, port 0, and returns the port and a `close` that destroys open sockets first (keep-alive
+ * and tunnelled connections would otherwise hold `server.close()` open).
+ */
+async function listenOnLoopback(server: NetServer): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  return sockets;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** A server whose routes are keyed by pathname; unknown paths get 404. */
@@ -44,19 +63,8 @@ export async function startSite(routes: Record<string, Route>, host = '127.0.0.1
     if (route) route(req, res, url);
     else res.writeHead(404).end('not found');
   });
-  const sockets = track(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    origin: `http://${host}:${port}`,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  return { server, origin: `http://${host}:${port}`, log, close };
 }
 
 export interface TestProxy {
@@ -119,19 +127,8 @@ export async function startProxy(credentials?: { user: string; pass: string }): 
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
-  const sockets = track(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}`, port, log, close };
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -179,26 +176,13 @@ export function useCleanup() {
 /** A SOCKS5 proxy (RFC 1928, CONNECT only), with username/password auth (RFC 1929) when `credentials` are given. */
 export async function startSocks5Proxy(credentials?: { user: string; pass: string }): Promise<TestProxy> {
   const log: TestProxy['log'] = [];
-  const sockets = new Set<Socket>();
   const server = createNetServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
     client.on('error', () => client.destroy());
     void negotiate(client, credentials, log).catch(() => client.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   const auth = credentials ? `${credentials.user}:${credentials.pass}@` : '';
-  return {
-    url: `socks5://${auth}127.0.0.1:${port}`,
-    port,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `socks5://${auth}127.0.0.1:${port}`, port, log, close };
 }
 
 /** Reads exactly `length` bytes from a socket that is not flowing yet. */
