@@ -146,6 +146,7 @@ export {
 export {
   CAPTCHA_MARKER,
   isCaptchaPage,
+  NO_FAULTS,
   startTestSite,
   type TestSite,
   type TestSiteOptions,

@@ -4,17 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
 import { listenWithFallback } from '../src/testing/listen.js';
 import { isCaptchaPage } from '../src/testing/site-pages.js';
-import { startTestSite, type TestSite, type TestSiteOptions } from '../src/testing/test-site.js';
+import { NO_FAULTS, startTestSite, type TestSite, type TestSiteOptions } from '../src/testing/test-site.js';
 
-const QUIET: TestSiteOptions = {
-  blockAfter: 0,
-  blockRate: 0,
-  rateLimitRate: 0,
-  captchaRate: 0,
-  errorRate: 0,
-  slowRate: 0,
-  redirectRate: 0,
-};
+const QUIET: TestSiteOptions = { ...NO_FAULTS, redirectRate: 0 };
 
 const open: TestSite[] = [];
 const servers: Server[] = [];

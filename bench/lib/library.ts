@@ -8,5 +8,5 @@ import type * as Library from '../../src/index.js';
 const entry = process.env.BENCH_LIB;
 const library: typeof Library = entry ? await import(entry) : await import('../../src/index.js');
 
-export const { SessionPool, startTestSite } = library;
+export const { NO_FAULTS, SessionPool, startTestSite } = library;
 export type SessionPool = Library.SessionPool;

@@ -20,7 +20,7 @@ import { Configuration, SessionPool as CrawleeSessionPool } from '@crawlee/core'
 import { CookieJar } from 'tough-cookie';
 import { AgentPerSession, type BaselineResponse, fetchWithJar } from '../lib/baseline-http.js';
 import { CONTENDERS, type ContenderName } from '../lib/contenders.js';
-import { SessionPool } from '../lib/library.js';
+import { NO_FAULTS, SessionPool } from '../lib/library.js';
 import { timed } from '../lib/measure.js';
 import { addSample, newRow, type Part } from '../lib/protocol.js';
 import { collectGarbage, rotate } from '../lib/stats.js';
@@ -28,12 +28,7 @@ import { collectGarbage, rotate } from '../lib/stats.js';
 const SITE_OPTIONS = {
   seed: 7,
   pages: 5000,
-  blockAfter: 0,
-  blockRate: 0,
-  rateLimitRate: 0,
-  captchaRate: 0,
-  errorRate: 0,
-  slowRate: 0,
+  ...NO_FAULTS,
   redirectRate: 0.1,
   requireCookies: true,
 };

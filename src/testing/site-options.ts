@@ -38,6 +38,19 @@ export interface TestSiteOptions {
   port?: number;
 }
 
+/**
+ * Every fault off: no bans, rate limits, captchas, 5xx or slow responses. Spread it and turn on only what a test
+ * is about, e.g. `startTestSite({ ...NO_FAULTS, errorRate: 0.05 })`. Redirects and the cookie check stay on.
+ */
+export const NO_FAULTS: Readonly<TestSiteOptions> = Object.freeze({
+  blockAfter: 0,
+  blockRate: 0,
+  rateLimitRate: 0,
+  captchaRate: 0,
+  errorRate: 0,
+  slowRate: 0,
+});
+
 export interface ResolvedTestSiteOptions {
   seed: number;
   pages: number;

@@ -252,4 +252,5 @@ export async function startTestSite(options: TestSiteOptions = {}): Promise<Test
 }
 
 export type { ResolvedTestSiteOptions, TestSiteOptions, TestSiteStats } from './site-options.js';
+export { NO_FAULTS } from './site-options.js';
 export { CAPTCHA_MARKER, isCaptchaPage } from './site-pages.js';

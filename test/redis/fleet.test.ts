@@ -3,7 +3,13 @@
  */
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSharedPool, type SharedSessionPool, startTestSite, type TestSite } from '../../src/index.js';
+import {
+  createSharedPool,
+  NO_FAULTS,
+  type SharedSessionPool,
+  startTestSite,
+  type TestSite,
+} from '../../src/index.js';
 import { plainClient, sessionHashes, spawnWorker, until, type Worker } from './helpers.js';
 import { RedisServer, redisMissing } from './redis-server.js';
 
@@ -11,10 +17,7 @@ const missing = redisMissing();
 
 /** A site that never bans (so every request is a use: a good page or a 5xx), with some 5xx and redirects. */
 const SITE = {
-  blockAfter: 0,
-  blockRate: 0,
-  rateLimitRate: 0,
-  captchaRate: 0,
+  ...NO_FAULTS,
   errorRate: 0.05,
   slowRate: 0.02,
   slowMs: 30,

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSharedPool,
   InvalidOptionError,
+  NO_FAULTS,
   NoUsableSessionError,
   RedisUnavailableError,
   SharedSessionPool,
@@ -132,14 +133,7 @@ describe.skipIf(missing)('SharedSessionPool', () => {
 
   it('fetch leases a session per attempt, rotates away from blocked ones, and every use lands in Redis', async () => {
     fresh();
-    site = await startTestSite({
-      blockAfter: 3,
-      blockRate: 0,
-      rateLimitRate: 0,
-      captchaRate: 0,
-      errorRate: 0,
-      slowRate: 0,
-    });
+    site = await startTestSite({ ...NO_FAULTS, blockAfter: 3 });
     const [a, b] = [await worker({ maxPoolSize: 4 }), await worker({ maxPoolSize: 4 })];
     const responses = await Promise.all(
       Array.from({ length: 24 }, (_, k) => (k % 2 ? a : b).fetch(`${site?.url}/page/${k}`)),
