@@ -108,13 +108,12 @@ export const poolMachine = setup({
         else freeSlots[shardId] = free - chunk.length;
         enqueue.sendTo(shardId, { type: 'shard.addSessions', sessions: chunk });
       }
-      // Shard ids are only ever appended: the array is copied only when a shard opens.
-      const shardIds = next < accepted.length ? [...context.shardIds] : context.shardIds;
+      const opened: string[] = [];
       while (next < accepted.length) {
-        const shardId = shardIdFor(shardIds.length);
+        const shardId = shardIdFor(context.shardIds.length + opened.length);
         const chunk = accepted.slice(next, next + context.shardCapacity);
         next += chunk.length;
-        (shardIds as string[]).push(shardId);
+        opened.push(shardId);
         if (chunk.length < context.shardCapacity) freeSlots[shardId] = context.shardCapacity - chunk.length;
         enqueue.spawnChild('shard', {
           id: shardId,
@@ -122,7 +121,8 @@ export const poolMachine = setup({
         });
       }
       enqueue.assign({
-        shardIds,
+        // Shard ids are only ever appended: the array is copied only when a shard opens.
+        shardIds: opened.length > 0 ? [...context.shardIds, ...opened] : context.shardIds,
         freeSlots,
         sessionCount: context.sessionCount + accepted.length,
         createdCount: context.createdCount + accepted.length,
