@@ -66,6 +66,7 @@ export interface SessionHttpAccess {
   dispatcherOf(session: Session): Dispatcher;
   renew(session: Session): Promise<void>;
   proxyUrlOf(session: Session): string | null;
+  revealProxyUrlOf(session: Session): string | null;
   headerProfileOf(
     session: Session,
   ): { name?: string; userAgent?: string; headers?: Record<string, string> } | null;
@@ -116,6 +117,22 @@ export class Session {
   /** The session's proxy with credentials redacted (`http://user:***@host:port`), or null. */
   get proxyUrl(): string | null {
     return this.#host.http?.proxyUrlOf(this) ?? null;
+  }
+
+  /**
+   * The session's proxy URL **with its credentials** (`http://user:secret@host:port`), or null: for handing the
+   * session's proxy to another client (got-scraping's `proxyUrl`, a Playwright context's `proxy`).
+   *
+   * Secret-bearing, and deliberately so named: the library never puts this value in events, snapshots, persisted
+   * state, logs or the inspector (they carry {@link Session.proxyUrl}, which is redacted). Do not log it.
+   *
+   * @example
+   * ```ts
+   * const response = await gotScraping({ url, cookieJar: session.cookieJar, proxyUrl: session.revealProxyUrl() ?? undefined });
+   * ```
+   */
+  revealProxyUrl(): string | null {
+    return this.#host.http?.revealProxyUrlOf(this) ?? null;
   }
 
   /** The header profile bound to this session for life, or null. */

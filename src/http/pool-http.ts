@@ -126,6 +126,11 @@ export class PoolHttp implements InterceptorHost, FetchHost {
     return this.#liveState(session)?.proxy?.redacted ?? null;
   }
 
+  /** Proxy URL of a session with its credentials (secret-bearing: see `Session.revealProxyUrl`), or null. */
+  revealProxyUrlOf(session: Session): string | null {
+    return this.#liveState(session)?.proxy?.url.href ?? null;
+  }
+
   /** Header profile of a session, or null. */
   headerProfileOf(session: Session): Readonly<HeaderProfile> | null {
     return this.#liveState(session)?.profile ?? null;

@@ -103,6 +103,8 @@ describe('proxies and header profiles', () => {
     expect(response.statusCode).toBe(200);
     expect(good.log[0]?.auth).toBe(`Basic ${Buffer.from(`bob:${SECRET}`).toString('base64')}`);
     expect(viaGood.proxyUrl).toBe(`http://bob:***@127.0.0.1:${good.port}/`);
+    // The one deliberate way to the real URL, for handing the proxy to another client.
+    expect(viaGood.revealProxyUrl()).toBe(`http://bob:${SECRET}@127.0.0.1:${good.port}/`);
 
     const error = (await pool
       .fetch(`${site.origin}/ua`, { session: viaDead })
