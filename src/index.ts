@@ -1,6 +1,26 @@
 /**
- * session-supervisor: crawler session pools as live XState machines.
- * Everything public is exported from here.
+ * Crawler session pools as live XState machines: the pool, its sessions, their machines, the stores, the errors
+ * and the clock. This entry point loads only `xstate`, `tough-cookie`, `undici` and `eventemitter3`; the optional
+ * parts have their own entry points, each needing its own optional peer dependency:
+ *
+ * - `session-supervisor/redis`: pools shared by a fleet of workers through Redis (needs `ioredis`)
+ * - `session-supervisor/inspect`: watching a pool in the Stately inspector (needs `@statelyai/inspect` and `ws`)
+ * - `session-supervisor/dashboard`: a live dashboard of a pool's sessions (no peer)
+ * - `session-supervisor/testing`: the bundled test site with bot protection, for tests and demos (no peer)
+ * - `session-supervisor/crawlee`: Crawlee integration (needs `crawlee`)
+ * - `session-supervisor/playwright`: Playwright integration (needs `playwright-core`)
+ *
+ * @example
+ * ```ts
+ * import { SessionPool } from 'session-supervisor';
+ *
+ * const pool = await SessionPool.open({ maxPoolSize: 50 });
+ * const response = await pool.fetch('https://example.com/');
+ * console.log(response.statusCode, response.session.id);
+ * await pool.teardown();
+ * ```
+ *
+ * @packageDocumentation
  */
 export type { PoolContext, PoolEmitted, PoolEvent, PoolInput } from '../machines/pool.machine.js';
 export { poolMachine } from '../machines/pool.machine.js';
@@ -12,39 +32,10 @@ export type {
   SessionStateName,
 } from '../machines/session.machine.js';
 export { sessionMachine, USABLE_STATES } from '../machines/session.machine.js';
-export { shardMachine } from '../machines/shard.machine.js';
 export { type Clock, systemClock } from './clock.js';
 export { type BrowserCookie, type CookieJar, type CookieLimits, createCookieJar } from './cookies.js';
-export { type Dashboard, type DashboardOptions, startDashboard } from './dashboard/server.js';
-export {
-  CorruptStateError,
-  DuplicateSessionError,
-  type FetchAttemptSummary,
-  InspectorStartError,
-  InvalidCookieError,
-  InvalidOptionError,
-  InvalidSavedSessionError,
-  NoUsableSessionError,
-  PersistWriteError,
-  PoolFullError,
-  PoolNotRunningError,
-  RedisUnavailableError,
-  RequestFailedError,
-  RequestTimeoutError,
-  ResponseTooLargeError,
-  SessionBlockedError,
-  SessionInitError,
-  SessionRotationsExhaustedError,
-  SessionSupervisorError,
-  StateLockedError,
-  TooManyBadInitsError,
-  TooManyRedirectsError,
-  UnknownSessionError,
-  UnsupportedStateVersionError,
-} from './errors.js';
+export * from './errors.js';
 export type { HttpPoolOptions } from './http/options.js';
-export { SessionPoolGroup, type SessionPoolGroupOptions } from './http/pool-group.js';
-export { redactUrl } from './http/proxy.js';
 export type {
   CheckedResponse,
   HeaderProfile,
@@ -56,24 +47,7 @@ export type {
   SessionFetchInit,
   SessionResponse,
 } from './http/types.js';
-export {
-  createSanitizedInspector,
-  createSanitizers,
-  DEFAULT_MAX_DEFERRED_EVENTS,
-  DEFAULT_SANITIZE_LIMITS,
-  type InspectorSanitizers,
-  type InspectorServer,
-  type InspectorServerOptions,
-  type RunningInspector,
-  redactCredentials,
-  type SanitizedInspector,
-  type SanitizedInspectorOptions,
-  type SanitizeLimits,
-  type StartInspectorOptions,
-  sanitizeValue,
-  startInspector,
-  startInspectorServer,
-} from './inspect/index.js';
+export { attachLogger, type Logger, type LogLevel } from './logger.js';
 export {
   type CreateSessionFunction,
   DEFAULT_BLOCKED_STATUS_CODES,
@@ -83,24 +57,16 @@ export {
   type SessionPoolOptions,
   type SessionReuseStrategy,
 } from './options.js';
-export { SessionLease } from './redis/lease.js';
-export {
-  DEFAULT_KEY_PREFIX,
-  DEFAULT_REDIS_URL,
-  type RedisConnectionOptions,
-} from './redis/options.js';
-export {
-  type LeaseGrant,
-  type PoolMessage,
-  RedisSessionStore,
-  type RedisSessionStoreOptions,
-} from './redis/redis-store.js';
-export {
-  createSharedPool,
-  SharedSessionPool,
-  type SharedSessionPoolEvents,
-  type SharedSessionPoolOptions,
-} from './redis/shared-pool.js';
+export { MissingPeerDependencyError } from './peer.js';
+export type {
+  EventRejectedEvent,
+  SessionPoolEvents,
+  SessionPoolState,
+  SessionRetiredEvent,
+  SessionStateChangedEvent,
+} from './pool-events.js';
+export { SessionPoolGroup, type SessionPoolGroupOptions } from './pool-group.js';
+export { type RedactLimits, redactUrl, redactValue } from './redact.js';
 export {
   type CookieRejection,
   type ResponseHeaders,
@@ -108,21 +74,13 @@ export {
   type SessionActorRef,
   type SessionState,
 } from './session.js';
-export {
-  type EventRejectedEvent,
-  SessionPool,
-  type SessionPoolEvents,
-  type SessionPoolState,
-  type SessionRetiredEvent,
-  type SessionStateChangedEvent,
-} from './session-pool.js';
+export { SessionPool } from './session-pool.js';
 export {
   type ConvertCrawleeStateOptions,
   type CrawleeSessionPoolState,
   type CrawleeSessionState,
   convertCrawleeState,
 } from './stores/crawlee.js';
-export { decodeDocument, validateDocument } from './stores/document.js';
 export type { PersistErrorEvent, StatePersistedEvent, StateRestoredEvent } from './stores/events.js';
 export { FileSessionStore, type FileSessionStoreOptions } from './stores/file-store.js';
 export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/memory-store.js';
@@ -143,12 +101,3 @@ export {
   STATE_VERSION,
   type StoreWriteBatch,
 } from './stores/types.js';
-export {
-  CAPTCHA_MARKER,
-  isCaptchaPage,
-  NO_FAULTS,
-  startTestSite,
-  type TestSite,
-  type TestSiteOptions,
-  type TestSiteStats,
-} from './testing/test-site.js';

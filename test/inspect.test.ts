@@ -1,18 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InspectorStartError, InvalidOptionError, SessionPool } from '../src/index.js';
 import {
   createSanitizedInspector,
-  InspectorStartError,
-  InvalidOptionError,
+  type InspectorServer,
   type RunningInspector,
   redactCredentials,
-  SessionPool,
   sanitizeValue,
   startInspector,
   startInspectorServer,
-} from '../src/index.js';
-import type { InspectorServer } from '../src/inspect/index.js';
+} from '../src/inspect/index.js';
 
 interface Message {
   type: string;

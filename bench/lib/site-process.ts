@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/lib/site-process.ts '<TestSiteOptions as JSON>'
  */
-import type { TestSiteOptions } from '../../src/index.js';
+import type { TestSiteOptions } from '../../src/testing/index.js';
 import { startTestSite } from './library.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as TestSiteOptions;

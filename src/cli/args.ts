@@ -1,4 +1,8 @@
-/** Command-line parsing of the `session-supervisor` CLI: strict, so a typo is a usage error and never ignored. */
+/**
+ * Command-line parsing of the `session-supervisor` CLI, on `node:util`'s `parseArgs`: strict, so a typo is a usage
+ * error and never ignored.
+ */
+import { type ParseArgsConfig, parseArgs as parseArgsFromNode } from 'node:util';
 
 export const USAGE = `Usage: session-supervisor <command> [options]
 
@@ -67,21 +71,31 @@ interface IntegerFlag {
   max: number;
 }
 
-const INTEGER_FLAGS: Record<string, IntegerFlag> = {
-  '--pages': { key: 'pages', min: 1, max: 1_000_000 },
-  '--sessions': { key: 'sessions', min: 1, max: 100_000 },
-  '--seed': { key: 'seed', min: 0, max: 0xffffffff },
-  '--concurrency': { key: 'concurrency', min: 1, max: 1024 },
-  '--delay': { key: 'delayMs', min: 0, max: 60_000 },
-  '--dashboard-port': { key: 'dashboardPort', min: 0, max: 65_535 },
+type BooleanKey = 'dashboard' | 'hold' | 'inspect' | 'fresh' | 'json';
+
+/** Keyed by the long option's name, as `node:util`'s `parseArgs` reports it. */
+const INTEGER_FLAGS: Readonly<Record<string, IntegerFlag>> = {
+  pages: { key: 'pages', min: 1, max: 1_000_000 },
+  sessions: { key: 'sessions', min: 1, max: 100_000 },
+  seed: { key: 'seed', min: 0, max: 0xffffffff },
+  concurrency: { key: 'concurrency', min: 1, max: 1024 },
+  delay: { key: 'delayMs', min: 0, max: 60_000 },
+  'dashboard-port': { key: 'dashboardPort', min: 0, max: 65_535 },
 };
 
-const BOOLEAN_FLAGS: Record<string, 'dashboard' | 'hold' | 'inspect' | 'fresh' | 'json'> = {
-  '--dashboard': 'dashboard',
-  '--hold': 'hold',
-  '--inspect': 'inspect',
-  '--fresh': 'fresh',
-  '--json': 'json',
+const BOOLEAN_FLAGS: Readonly<Record<string, BooleanKey>> = {
+  dashboard: 'dashboard',
+  hold: 'hold',
+  inspect: 'inspect',
+  fresh: 'fresh',
+  json: 'json',
+};
+
+const DEMO_OPTIONS: ParseArgsConfig['options'] = {
+  ...Object.fromEntries(Object.keys(INTEGER_FLAGS).map((name) => [name, { type: 'string' as const }])),
+  ...Object.fromEntries(Object.keys(BOOLEAN_FLAGS).map((name) => [name, { type: 'boolean' as const }])),
+  'state-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 };
 
 function parseInteger(flag: string, raw: string, rule: IntegerFlag): number {
@@ -103,38 +117,44 @@ export function parseArgs(argv: readonly string[]): Command {
   if (command === '--version' || command === '-v') return { name: 'version' };
   if (command !== 'demo') throw new UsageError(`unknown command "${command}"`);
 
+  // Not strict: node's own messages would not say which flag wants what, and a repeated flag would silently
+  // win; the tokens let every check below name the flag as the user typed it.
+  const { tokens } = parseArgsFromNode({
+    args: [...rest],
+    options: DEMO_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const args: DemoArgs = { ...DEMO_DEFAULTS };
   const seen = new Set<string>();
-  for (let index = 0; index < rest.length; index += 1) {
-    const token = rest[index]!;
-    if (token === '-h' || token === '--help') return { name: 'help' };
-    const eq = token.startsWith('--') ? token.indexOf('=') : -1;
-    const flag = eq === -1 ? token : token.slice(0, eq);
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw new UsageError(`unexpected argument "${token.value}"`);
+    if (token.kind === 'option-terminator') throw new UsageError('unexpected argument "--"');
+    if (token.name === 'help') return { name: 'help' };
+    const flag = token.rawName;
     if (seen.has(flag)) throw new UsageError(`${flag} given twice`);
     seen.add(flag);
-    const integer = INTEGER_FLAGS[flag];
+    const integer = flag.startsWith('--') ? INTEGER_FLAGS[token.name] : undefined;
     if (integer) {
-      const raw = eq === -1 ? rest[++index] : token.slice(eq + 1);
-      if (raw === undefined || raw === '') throw new UsageError(`${flag} needs a value`);
-      args[integer.key] = parseInteger(flag, raw, integer);
+      if (token.value === undefined || token.value === '') throw new UsageError(`${flag} needs a value`);
+      args[integer.key] = parseInteger(flag, token.value, integer);
       continue;
     }
     if (flag === '--state-dir') {
-      const raw = eq === -1 ? rest[++index] : token.slice(eq + 1);
+      const raw = token.value;
       if (raw === undefined || raw === '' || raw.startsWith('--'))
         throw new UsageError('--state-dir needs a path');
       args.stateDir = raw;
       continue;
     }
-    const boolean = BOOLEAN_FLAGS[flag];
+    const boolean = flag.startsWith('--') ? BOOLEAN_FLAGS[token.name] : undefined;
     if (boolean) {
-      if (eq !== -1) throw new UsageError(`${flag} takes no value`);
+      if (token.inlineValue) throw new UsageError(`${flag} takes no value`);
       args[boolean] = true;
       continue;
     }
-    throw new UsageError(
-      token.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${token}"`,
-    );
+    throw new UsageError(`unknown option "${flag}"`);
   }
   if (args.hold && !args.dashboard) throw new UsageError('--hold needs --dashboard');
   if (seen.has('--dashboard-port') && !args.dashboard)

@@ -4,7 +4,6 @@
  */
 import type { Dashboard } from '../dashboard/server.js';
 import { startDashboard } from '../dashboard/server.js';
-import { startInspector } from '../inspect/index.js';
 import type { SessionPool } from '../session-pool.js';
 import { startTestSite, type TestSite } from '../testing/test-site.js';
 import type { DemoArgs } from './args.js';
@@ -46,6 +45,8 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
     let inspectUrl: string | undefined;
     let inspect: Parameters<typeof openDemoPool>[1]['inspect'];
     if (args.inspect) {
+      // Loaded only for --inspect: its peers (@statelyai/inspect, ws) are optional for users of the CLI.
+      const { startInspector } = await import('../inspect/index.js');
       const inspector = await startInspector();
       cleanups.unshift(() => inspector.close());
       inspect = inspector.inspect;

@@ -1,10 +1,14 @@
 /**
  * Proxy URLs: validation, credential redaction, and one undici dispatcher per session. Credentials live only in
  * the `ProxyConfig` held by the HTTP layer (never in machine context), and every string that may reach a log, an
- * event, an error or a snapshot goes through `redact`.
+ * event, an error or a snapshot goes through `redactUrl` (from the library's one redactor, `src/redact.ts`).
  */
 import { Agent, ProxyAgent } from 'undici';
 import { InvalidOptionError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+
+// The one redactor (src/redact.ts) decides how a proxy URL is shown; it is re-exported for the HTTP layer.
+export { redactUrl };
 
 const PROXY_PROTOCOLS = new Set(['http:', 'https:', 'socks5:', 'socks:']);
 
@@ -13,19 +17,6 @@ export interface ProxyConfig {
   readonly url: URL;
   /** `scheme://user:***@host:port`: safe for logs, events and errors. */
   readonly redacted: string;
-}
-
-/** Replaces the password (or a lone username, which is often a token) of a URL with `***`. */
-export function redactUrl(url: URL | string): string {
-  let parsed: URL;
-  try {
-    parsed = typeof url === 'string' ? new URL(url) : new URL(url.href);
-  } catch {
-    return String(url).replace(/\/\/[^/@\s]*@/, '//***@');
-  }
-  if (parsed.password) parsed.password = '***';
-  else if (parsed.username) parsed.username = '***';
-  return parsed.href;
 }
 
 /** Validates one entry of `proxyUrls`; `field` names it in the error (e.g. `proxyUrls[2]`). */

@@ -3,13 +3,8 @@
  */
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createSharedPool,
-  NO_FAULTS,
-  type SharedSessionPool,
-  startTestSite,
-  type TestSite,
-} from '../../src/index.js';
+import { createSharedPool, type SharedSessionPool } from '../../src/redis/index.js';
+import { NO_FAULTS, startTestSite, type TestSite } from '../../src/testing/index.js';
 import { plainClient, sessionHashes, spawnWorker, until, type Worker } from './helpers.js';
 import { RedisServer, redisMissing } from './redis-server.js';
 

@@ -4,17 +4,13 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createSharedPool,
   InvalidOptionError,
-  NO_FAULTS,
   NoUsableSessionError,
   RedisUnavailableError,
-  SharedSessionPool,
-  type SharedSessionPoolOptions,
-  startTestSite,
-  type TestSite,
   UnknownSessionError,
 } from '../../src/index.js';
+import { createSharedPool, SharedSessionPool, type SharedSessionPoolOptions } from '../../src/redis/index.js';
+import { NO_FAULTS, startTestSite, type TestSite } from '../../src/testing/index.js';
 import { simulatedClock } from '../persistence/helpers.js';
 import { plainClient, until } from './helpers.js';
 import { freePort, RedisServer, redisMissing } from './redis-server.js';

@@ -7,11 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CorruptStateError,
   InvalidOptionError,
-  RedisSessionStore,
   RedisUnavailableError,
   SessionPool,
   type StoreWriteBatch,
 } from '../../src/index.js';
+import { RedisSessionStore } from '../../src/redis/index.js';
 import { simulatedClock, T0 } from '../persistence/helpers.js';
 import { plainClient } from './helpers.js';
 import { freePort, RedisServer, redisMissing } from './redis-server.js';
