@@ -12,8 +12,16 @@
  * transitions move the session to the state those counters imply. That is what makes restore simple: a session
  * spawned with a saved context walks from `fresh` to the state it was in, and its timers are armed from the
  * absolute deadlines in context (XState does not persist scheduled events).
+ *
+ * Reserved uses: a request handed a session reserves one use (`session.reserve`), and its outcome releases it
+ * (`session.release`), so `usageCount + reserved` never passes `maxUsageCount` however many requests are in
+ * flight. Readiness (`initSession` and renewal) and `sessionChecker` failures are context too, so they are
+ * persisted and shown by the inspector like everything else.
+ *
+ * Deadlines (`expiresAt`, `blockedUntil`) may lie further ahead than a timer can wait (2^31-1 ms): the machine
+ * waits in steps of at most that, checking the deadline at each step.
  */
-import { assign, sendParent, setup } from 'xstate';
+import { assign, cancel, raise, sendParent, setup } from 'xstate';
 
 /** The six lifecycle states of a session. */
 export type SessionStateName = 'fresh' | 'active' | 'degraded' | 'blocked' | 'expired' | 'retired';
@@ -70,7 +78,33 @@ export interface SessionContext {
   blockedStatusCode: number | null;
   /** Proxy and header profile the session is bound to, if the pool assigns them. */
   bindings: SessionBindings | null;
+  /** Uses handed out to requests whose outcome has not come back yet. */
+  reserved: number;
+  /** Epoch milliseconds before which no new use may start (`minDelayBetweenUsesMs`); 0 when free. */
+  nextUseAt: number;
+  /** Where the session stands in `initSession` and renewal: only a `ready` session is handed to requests. */
+  readiness: SessionReadiness;
+  /** `sessionChecker` failures since the session was (re)initialized. */
+  checkFailures: number;
+  /** Why the last `initSession` failed (secrets scrubbed), once it has. */
+  initError: string | null;
 }
+
+/**
+ * `pending`: `initSession` has not run; `initializing`: it runs; `ready`: requests may use the session;
+ * `renewing`: the jar is being cleared and `initSession` re-run, new requests wait.
+ */
+export type SessionReadiness = 'pending' | 'initializing' | 'ready' | 'renewing';
+
+/**
+ * How a reserved use ends. `good` and `bad` count the use like `markGood`/`markBad`; `aborted` counts it (the
+ * request may have gone out) without touching the error score; `unused` gives it back (the request never left).
+ */
+export type ReleaseOutcome = 'good' | 'bad' | 'aborted' | 'unused';
+
+/** Longest deadline accepted for `maxAgeSecs` and cool-downs: ten years of 365 days. */
+export const MAX_DEADLINE_MS = 10 * 365 * 24 * 3600 * 1000;
+
 
 /** What the pool passes to spawn a session. Counters default to zero, so a saved context restores a session. */
 export type SessionInput = Pick<
@@ -93,6 +127,11 @@ export type SessionInput = Pick<
       | 'retirementReason'
       | 'blockedStatusCode'
       | 'bindings'
+      | 'reserved'
+      | 'nextUseAt'
+      | 'readiness'
+      | 'checkFailures'
+      | 'initError'
     >
   >;
 
@@ -103,7 +142,20 @@ export type SessionEvent =
   | { type: 'session.retire'; reason?: RetirementReason }
   | { type: 'session.responseStatus'; statusCode: number; extraBlockedStatusCodes?: readonly number[] }
   | { type: 'session.coolDown'; until: number }
-  | { type: 'session.bind'; bindings: SessionBindings };
+  | { type: 'session.bind'; bindings: SessionBindings }
+  /** Reserves one use for a request at time `at`, if the session has a use, a concurrency slot and no pacing wait. */
+  | { type: 'session.reserve'; at: number; maxConcurrency: number; minDelayMs: number }
+  /** Ends one reserved use. */
+  | { type: 'session.release'; outcome: ReleaseOutcome }
+  | { type: 'session.initStart' }
+  | { type: 'session.initDone' }
+  | { type: 'session.initFail'; error: string }
+  | { type: 'session.renewStart' }
+  /** A response failed the `sessionChecker`; at `maxCheckFailures` failures the session retires. */
+  | { type: 'session.checkFailed'; maxCheckFailures: number }
+  /** Raised by the machine itself: a deadline step has passed. */
+  | { type: 'session.expiryStep' }
+  | { type: 'session.coolDownStep' };
 
 /** Sent to the parent on entry to every state, so the pool can publish `sessionStateChanged`. */
 export interface SessionStateChangedEvent {
@@ -115,22 +167,94 @@ export interface SessionStateChangedEvent {
 /** The states in which a session may be handed out. */
 export const USABLE_STATES: ReadonlySet<string> = new Set<SessionStateName>(['fresh', 'active', 'degraded']);
 
-/** setTimeout fires at once for delays above 2^31-1 ms, so a deadline further away than that is rejected. */
+/** setTimeout fires at once for delays above 2^31-1 ms, so longer waits are taken in steps of at most this. */
 export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
+/** Whether the session has a use left that no request has reserved. */
+export function hasUnreservedUse(context: SessionContext): boolean {
+  return context.usageCount + context.reserved < context.maxUsageCount;
+}
+
 /**
- * Reads "now" for the delays. The default is wall-clock time; the pool provides its clock (a SimulatedClock in
- * tests) with `sessionMachine.provide({ delays: sessionDelays(clock) })`.
+ * Whether a request may reserve a use at `at`: ready, a use left, a concurrency slot free, pacing satisfied and not
+ * past its deadline. The state (usable or not) is checked by the machine: only usable states accept the event.
  */
-export function sessionDelays(now: () => number) {
+export function canReserveAt(context: SessionContext, at: number, maxConcurrency: number): boolean {
+  return (
+    context.readiness === 'ready' &&
+    hasUnreservedUse(context) &&
+    context.reserved < maxConcurrency &&
+    at >= context.nextUseAt &&
+    at < context.expiresAt
+  );
+}
+
+function stepTowards(deadline: number, now: number): number {
+  return Math.min(MAX_TIMER_DELAY_MS, Math.max(0, deadline - now));
+}
+
+/**
+ * What needs "now": the deadline steps and the checks whether a deadline has passed. The default is wall-clock
+ * time; the pool provides its clock (a SimulatedClock in tests) with `sessionMachine.provide(sessionClock(now))`.
+ */
+export function sessionClock(now: () => number) {
   return {
-    maxAge: ({ context }: { context: SessionContext }) => Math.max(0, context.expiresAt - now()),
-    coolDownEnd: ({ context }: { context: SessionContext }) =>
-      Math.max(0, (context.blockedUntil ?? now()) - now()),
+    delays: {
+      expiryStep: ({ context }: { context: SessionContext }) => stepTowards(context.expiresAt, now()),
+      coolDownStep: ({ context }: { context: SessionContext }) =>
+        stepTowards(context.blockedUntil ?? now(), now()),
+    },
+    guards: {
+      isExpiryDue: ({ context }: { context: SessionContext }) => context.expiresAt <= now(),
+      isCoolDownOver: ({ context }: { context: SessionContext }) =>
+        context.blockedUntil === null || context.blockedUntil <= now(),
+    },
   };
 }
 
-const wallClockDelays = sessionDelays(Date.now);
+const wallClock = sessionClock(Date.now);
+
+type ReleaseEvent = Extract<SessionEvent, { type: 'session.release' }>;
+
+function releasedUse(event: ReleaseEvent): number {
+  return event.outcome === 'unused' ? 0 : 1;
+}
+
+function releasedScore(context: SessionContext, event: ReleaseEvent): number {
+  if (event.outcome === 'good') return Math.max(0, context.errorScore - context.errorScoreDecrement);
+  if (event.outcome === 'bad') return context.errorScore + 1;
+  return context.errorScore;
+}
+
+/** Readiness of a spawned session: a saved `ready` stays; an init or renewal cut short by a crash runs again. */
+function initialReadiness(input: SessionInput): SessionReadiness {
+  if (input.readiness === 'ready') return 'ready';
+  if (input.readiness !== undefined) return 'pending';
+  // Saved before readiness was recorded: a session already in use was ready.
+  return (input.usageCount ?? 0) > 0 || (input.errorScore ?? 0) > 0 ? 'ready' : 'pending';
+}
+
+/**
+ * The context a session starts with: defaults for what the input leaves out. Requests that were in flight when
+ * a restored session was saved may have gone out, so each counts as a use.
+ */
+export function sessionContextFrom(input: SessionInput): SessionContext {
+  return {
+    errorScore: 0,
+    blockedUntil: null,
+    userData: {},
+    retirementReason: null,
+    blockedStatusCode: null,
+    bindings: null,
+    nextUseAt: 0,
+    checkFailures: 0,
+    initError: null,
+    ...input,
+    usageCount: (input.usageCount ?? 0) + (input.reserved ?? 0),
+    reserved: 0,
+    readiness: initialReadiness(input),
+  };
+}
 
 export const sessionMachine = setup({
   types: {
@@ -139,8 +263,9 @@ export const sessionMachine = setup({
     events: {} as SessionEvent,
     output: {} as SessionContext,
   },
-  delays: wallClockDelays,
+  delays: wallClock.delays,
   guards: {
+    ...wallClock.guards,
     hasBeenUsed: ({ context }) => context.usageCount > 0 || context.errorScore > 0,
     isCoolingDown: ({ context }) => context.blockedUntil !== null,
     isNotCoolingDown: ({ context }) => context.blockedUntil === null,
@@ -152,6 +277,13 @@ export const sessionMachine = setup({
       event.type === 'session.responseStatus' &&
       (context.blockedStatusCodes.includes(event.statusCode) ||
         (event.extraBlockedStatusCodes?.includes(event.statusCode) ?? false)),
+    canReserve: ({ context, event }) =>
+      event.type === 'session.reserve' && canReserveAt(context, event.at, event.maxConcurrency),
+    hasReservation: ({ context }) => context.reserved > 0,
+    isPendingInit: ({ context }) => context.readiness === 'pending',
+    isReady: ({ context }) => context.readiness === 'ready',
+    isCheckFailureLimit: ({ context, event }) =>
+      event.type === 'session.checkFailed' && context.checkFailures + 1 >= event.maxCheckFailures,
   },
   actions: {
     recordSuccess: assign({
@@ -161,6 +293,19 @@ export const sessionMachine = setup({
     recordFailure: assign({
       usageCount: ({ context }) => context.usageCount + 1,
       errorScore: ({ context }) => context.errorScore + 1,
+    }),
+    recordReservation: assign({
+      reserved: ({ context }) => context.reserved + 1,
+      nextUseAt: ({ context, event }) =>
+        event.type === 'session.reserve' && event.minDelayMs > 0 ? event.at + event.minDelayMs : context.nextUseAt,
+    }),
+    recordRelease: assign(({ context, event }) => {
+      const release = event as ReleaseEvent;
+      return {
+        reserved: context.reserved - 1,
+        usageCount: context.usageCount + releasedUse(release),
+        errorScore: releasedScore(context, release),
+      };
     }),
     recordErrorScoreBlock: assign({ retirementReason: 'blocked', blockedUntil: null }),
     recordBlockedStatus: assign({
@@ -181,6 +326,25 @@ export const sessionMachine = setup({
     recordBindings: assign({
       bindings: ({ context, event }) => (event.type === 'session.bind' ? event.bindings : context.bindings),
     }),
+    recordInitStart: assign({ readiness: 'initializing' }),
+    recordInitDone: assign({ readiness: 'ready', initError: null }),
+    recordInitFailure: assign({
+      readiness: 'pending',
+      initError: ({ event }) => (event.type === 'session.initFail' ? event.error : null),
+      retirementReason: ({ context }) => context.retirementReason ?? 'initFailed',
+    }),
+    recordRenewStart: assign({ readiness: 'renewing', checkFailures: 0 }),
+    recordCheckFailure: assign({ checkFailures: ({ context }) => context.checkFailures + 1 }),
+    recordCheckFailureRetirement: assign({
+      checkFailures: ({ context }) => context.checkFailures + 1,
+      retirementReason: ({ context }) => context.retirementReason ?? 'checkFailed',
+    }),
+    waitForExpiryStep: raise({ type: 'session.expiryStep' }, { id: 'expiryStep', delay: 'expiryStep' }),
+    waitForCoolDownStep: raise(
+      { type: 'session.coolDownStep' },
+      { id: 'coolDownStep', delay: 'coolDownStep' },
+    ),
+    stopCoolDownWait: cancel('coolDownStep'),
     notifyStateChange: sendParent(({ context }, params: { state: SessionStateName }) => ({
       type: 'session.stateChanged',
       sessionId: context.id,
@@ -189,22 +353,15 @@ export const sessionMachine = setup({
   },
 }).createMachine({
   id: 'session',
-  context: ({ input }) => ({
-    usageCount: 0,
-    errorScore: 0,
-    blockedUntil: null,
-    userData: {},
-    retirementReason: null,
-    blockedStatusCode: null,
-    bindings: null,
-    ...input,
-  }),
+  context: ({ input }) => sessionContextFrom(input),
   initial: 'fresh',
-  // A root-level timer runs in every state until the session retires.
-  after: {
-    maxAge: { target: '.expired', actions: 'recordExpiry' },
-  },
+  // The expiry wait runs in every state until the session retires, in steps a timer can take.
+  entry: 'waitForExpiryStep',
   on: {
+    'session.expiryStep': [
+      { guard: 'isExpiryDue', target: '.expired', actions: 'recordExpiry' },
+      { actions: 'waitForExpiryStep' },
+    ],
     'session.retire': { target: '.retired', actions: 'recordRetireRequest' },
     'session.responseStatus': {
       guard: 'isBlockedStatusCode',
@@ -213,6 +370,16 @@ export const sessionMachine = setup({
     },
     'session.coolDown': { target: '.blocked', actions: 'startCoolDown' },
     'session.bind': { actions: 'recordBindings' },
+    // Outcomes of requests still in flight keep counting in every state but `retired`.
+    'session.release': { guard: 'hasReservation', actions: 'recordRelease' },
+    'session.initStart': { guard: 'isPendingInit', actions: 'recordInitStart' },
+    'session.initDone': { actions: 'recordInitDone' },
+    'session.initFail': { target: '.retired', actions: 'recordInitFailure' },
+    'session.renewStart': { guard: 'isReady', actions: 'recordRenewStart' },
+    'session.checkFailed': [
+      { guard: 'isCheckFailureLimit', target: '.retired', actions: 'recordCheckFailureRetirement' },
+      { actions: 'recordCheckFailure' },
+    ],
   },
   states: {
     fresh: {
@@ -224,6 +391,7 @@ export const sessionMachine = setup({
       on: {
         'session.markGood': { target: 'active', actions: 'recordSuccess' },
         'session.markBad': { target: 'active', actions: 'recordFailure' },
+        'session.reserve': { guard: 'canReserve', actions: 'recordReservation' },
       },
     },
     active: {
@@ -236,6 +404,7 @@ export const sessionMachine = setup({
       on: {
         'session.markGood': { actions: 'recordSuccess' },
         'session.markBad': { actions: 'recordFailure' },
+        'session.reserve': { guard: 'canReserve', actions: 'recordReservation' },
       },
     },
     degraded: {
@@ -248,20 +417,23 @@ export const sessionMachine = setup({
       on: {
         'session.markGood': { actions: 'recordSuccess' },
         'session.markBad': { actions: 'recordFailure' },
+        'session.reserve': { guard: 'canReserve', actions: 'recordReservation' },
       },
     },
     blocked: {
-      entry: { type: 'notifyStateChange', params: { state: 'blocked' } },
+      entry: [{ type: 'notifyStateChange', params: { state: 'blocked' } }, 'waitForCoolDownStep'],
+      exit: 'stopCoolDownWait',
       // Blocked for good unless cooling down; outcomes of requests still in flight keep counting.
       always: [
         { guard: 'isUsageLimitReached', target: 'expired', actions: 'recordUsageLimit' },
         { guard: 'isErrorScoreAtLimit', target: 'retired', actions: 'recordErrorScoreBlock' },
         { guard: 'isNotCoolingDown', target: 'retired' },
       ],
-      after: {
-        coolDownEnd: { target: 'active', actions: 'endCoolDown' },
-      },
       on: {
+        'session.coolDownStep': [
+          { guard: 'isCoolDownOver', target: 'active', actions: 'endCoolDown' },
+          { actions: 'waitForCoolDownStep' },
+        ],
         'session.markGood': { actions: 'recordSuccess' },
         'session.markBad': { actions: 'recordFailure' },
         'session.coolDown': { target: 'blocked', reenter: true, actions: 'startCoolDown' },

@@ -7,14 +7,17 @@ import { type Clock, systemClock } from './clock.js';
 import { type CookieJar, type CookieLimits, createCookieJar } from './cookies.js';
 import {
   DuplicateSessionError,
-  NoUsableSessionError,
+  InvalidOptionError,
   PoolFullError,
   PoolNotRunningError,
   UnknownSessionError,
 } from './errors.js';
-import { PoolHttp } from './http/pool-http.js';
+import { type AcquireOptions, SessionAcquirer } from './acquisition/acquirer.js';
+import type { SessionLease } from './acquisition/lease.js';
+import type { PoolView } from './acquisition/strategy.js';
 import type { SessionFetchInit, SessionResponse } from './http/types.js';
 import { indexScheduledEvents } from './indexed-scheduler.js';
+import { attachLogger } from './logger.js';
 import {
   numberOption,
   type ResolvedPoolOptions,
@@ -23,7 +26,7 @@ import {
   type SessionPoolOptions,
 } from './options.js';
 import type { SessionPoolEvents, SessionPoolState } from './pool-events.js';
-import { type PoolView, SessionPicker } from './selection.js';
+import { PoolHttp } from './pool-http/pool-http.js';
 import { Session, type SessionHost } from './session.js';
 import { buildSessionInput } from './session-input.js';
 import type { CrawleeSessionPoolState } from './stores/crawlee.js';
@@ -54,8 +57,10 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   /** Jars to attach to sessions about to be spawned (restored or prepared by the caller). */
   readonly #pendingJars = new Map<string, CookieJar>();
   readonly #host: SessionHost;
-  /** Fetching through sessions: proxies, profiles, init, pacing, outcome classification (src/http/). */
+  /** Fetching through sessions: transports, proxies, profiles, outcome classification (src/pool-http/). */
   readonly #http: PoolHttp;
+  /** The one way sessions are handed out: strategy, readiness, waiting, reserved uses (src/acquisition/). */
+  readonly #acquirer: SessionAcquirer;
   readonly #persistenceHost: PersistenceHost;
   /** Set when the pool has a store (`store` option). */
   readonly #persistence: PoolPersistence | undefined;
@@ -63,8 +68,6 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   #status: 'created' | 'running' | 'stopped' = 'created';
   /** Creations awaiting `createSessionFunction`; each holds a slot of the pool. */
   readonly #creations = new Set<Promise<unknown>>();
-  #current: Session | undefined;
-  readonly #picker: SessionPicker;
 
   /** Opens a pool: constructs and initializes it. */
   static async open(options?: SessionPoolOptions<SessionPool>): Promise<SessionPool> {
@@ -77,7 +80,6 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   constructor(options: SessionPoolOptions<SessionPool> = {}) {
     super();
     this.#options = resolvePoolOptions<SessionPool>(options);
-    this.#picker = new SessionPicker(this.#options.sessionReuseStrategy);
     this.#clock = this.#options.clock ?? systemClock;
     this.#cookieLimits = {
       maxCookiesPerSession: this.#options.maxCookiesPerSession,
@@ -85,12 +87,12 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     };
     const clock = this.#clock;
     this.#http = new PoolHttp({
-      pool: this,
       options: this.#options.http,
       blockedStatusCodes: this.#options.blockedStatusCodes,
       clock,
-      pick: () => this.#nextSession(),
+      acquirer: () => this.#acquirer,
     });
+    this.#acquirer = this.#createAcquirer();
     this.#host = {
       now: () => clock.now(),
       reportCookieRejected: (rejection) => this.emit('cookieRejected', rejection),
@@ -111,6 +113,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.actor.on('sessionStateChanged', (event) => this.#onStateChanged(event));
     this.actor.on('sessionRetired', (event) => this.#onSessionRetired(event));
     this.actor.on('eventRejected', (event) => this.emit('eventRejected', event));
+    if (this.#options.logger) attachLogger(this, this.#options.logger);
     this.#persistenceHost = this.#createPersistenceHost();
     const { store } = this.#options.persistence;
     if (store)
@@ -166,16 +169,83 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   /**
-   * A usable session: a new one while the pool has room, otherwise one picked by `sessionReuseStrategy`.
+   * A usable session, as Crawlee's `SessionPool.getSession()` gives one: a new one while the pool has room,
+   * otherwise one picked by `sessionReuseStrategy`; initialized (`initSession`), and waiting (bounded by
+   * `sessionWaitTimeoutMs`) while none is usable. **No use is reserved**: the caller reports the outcome with
+   * `markGood()`/`markBad()`, and until then other callers may get the same session (Crawlee's meaning). To hold a
+   * use while a request is in flight, use {@link SessionPool.acquire} or {@link SessionPool.withSession}.
+   *
    * With an id: that live session, or `undefined` if it does not exist or has retired.
+   *
+   * @example
+   * ```ts
+   * const session = await pool.getSession();
+   * session.markGood();
+   * ```
    */
-  async getSession(): Promise<Session>;
+  async getSession(options?: { signal?: AbortSignal }): Promise<Session>;
   async getSession(sessionId: string): Promise<Session | undefined>;
-  async getSession(sessionId?: string): Promise<Session | undefined> {
+  async getSession(arg?: string | { signal?: AbortSignal }): Promise<Session | undefined> {
     this.#assertRunning();
-    if (sessionId !== undefined) return this.#sessions.get(sessionId);
-    // Runs `initSession` on fresh sessions and waits (bounded) for a cool-down to end when none is usable.
-    return this.#http.getSession();
+    if (typeof arg === 'string') return this.#sessions.get(arg);
+    if (arg !== undefined && (typeof arg !== 'object' || arg === null)) {
+      throw new InvalidOptionError('sessionId', `expected a session id or { signal }, got ${typeof arg}`);
+    }
+    return this.#acquirer.getSession(arg?.signal);
+  }
+
+  /**
+   * Reserves one use of a session and returns its lease: the session is chosen as `getSession()` chooses, and
+   * while the lease is held its use counts against `maxUsageCount` (so no number of concurrent requests can pass
+   * it) and against `maxConcurrencyPerSession`. End the lease with `markGood()`, `markBad()`, `retire()` or
+   * `release(outcome)`; `await using` releases it as a failure if no outcome was given. Waits (bounded by
+   * `sessionWaitTimeoutMs` and `signal`) while no session can take a request.
+   *
+   * @example
+   * ```ts
+   * await using lease = await pool.acquire({ signal: AbortSignal.timeout(10_000) });
+   * const response = await fetch(url, { dispatcher: lease.session.dispatcher });
+   * if (response.ok) lease.markGood();
+   * ```
+   */
+  acquire(options: AcquireOptions = {}): Promise<SessionLease> {
+    this.#assertRunning();
+    return this.#acquirer.acquire(options);
+  }
+
+  /**
+   * Runs `task` on a reserved use of a session: the use ends as `good` when `task` resolves, as `bad` when it
+   * throws (and the error is rethrown), unless `task` ended the lease itself (`lease.retire()`, …). `signal`
+   * aborts when the caller's `options.signal` does or the pool is torn down: pass it to the request.
+   *
+   * @example
+   * ```ts
+   * const html = await pool.withSession(async (session, signal) => {
+   *   const response = await fetch(url, { dispatcher: session.dispatcher, signal });
+   *   if (!response.ok) throw new Error(`status ${response.status}`);
+   *   return response.text();
+   * });
+   * ```
+   */
+  async withSession<T>(
+    task: (session: Session, signal: AbortSignal, lease: SessionLease) => T | Promise<T>,
+    options: AcquireOptions = {},
+  ): Promise<T> {
+    if (typeof task !== 'function') throw new InvalidOptionError('task', `expected a function, got ${typeof task}`);
+    const lease = await this.acquire(options);
+    try {
+      const result = await task(lease.session, lease.signal, lease);
+      lease.release(lease.signal.aborted ? 'aborted' : 'good');
+      return result;
+    } catch (error) {
+      lease.release(lease.signal.aborted ? 'aborted' : 'bad');
+      throw error;
+    }
+  }
+
+  /** Uses reserved by requests in flight and not yet released. */
+  get reservedUsesCount(): number {
+    return this.#acquirer.openLeases;
   }
 
   /**
@@ -193,31 +263,11 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   /** Clears a session's cookies and re-runs `initSession`; its requests meanwhile wait. */
-  renewSession(sessionId: string): Promise<void> {
+  async renewSession(sessionId: string): Promise<void> {
     this.#assertRunning();
-    return this.#http.renew(sessionId);
-  }
-
-  /** The pool's own pick: a new session while there is room, else one chosen by `sessionReuseStrategy`. */
-  async #nextSession(): Promise<Session> {
-    for (;;) {
-      if (this.#options.sessionReuseStrategy === 'use-until-failure') {
-        const current = this.#current;
-        if (current?.isUsable() && current.errorScore === 0) return current;
-      }
-      const session = this.#hasRoom() ? await this.#createSession() : this.#pickExisting();
-      if (session) {
-        this.#current = session;
-        return session;
-      }
-      // Every free slot is reserved by a creation still in flight: share its result rather than overshoot.
-      if (this.#creations.size === 0) {
-        throw new NoUsableSessionError(
-          `all ${this.sessionsCount} sessions are cooling down and the pool is at maxPoolSize (${this.maxPoolSize})`,
-        );
-      }
-      await Promise.race(this.#creations).catch(() => undefined);
-    }
+    const session = this.#sessions.get(sessionId);
+    if (!session) throw new UnknownSessionError(sessionId);
+    return this.#http.renew(session);
   }
 
   /** Adds a session with the given options (merged over `sessionOptions`). A duplicate id is an error. */
@@ -341,11 +391,12 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   async teardown(): Promise<void> {
     if (this.#status === 'stopped') return;
     // Started before the actors stop, so the final write captures every session.
+    // Open leases are revoked first: their uses are counted in the machines, so the final write has them.
+    this.#acquirer.close();
     const persisted = this.#status === 'running' ? this.#persistence?.close() : this.#persistence?.release();
     this.#status = 'stopped';
     this.actor.stop();
     this.#sessions.clear();
-    this.#current = undefined;
     await Promise.all([persisted, this.#http.close()]);
   }
 
@@ -430,13 +481,30 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     });
   }
 
-  #pickExisting(): Session | undefined {
-    const snapshot = this.actor.getSnapshot();
-    const id = this.#picker.pick(
-      { context: snapshot.context, children: snapshot.children as PoolView['children'] },
-      (candidate) => this.#sessions.get(candidate)?.isUsable() ?? false,
-    );
-    return id === undefined ? undefined : this.#sessions.get(id);
+  #createAcquirer(): SessionAcquirer {
+    const http = this.#options.http;
+    return new SessionAcquirer({
+      clock: this.#clock,
+      options: {
+        strategy: this.#options.sessionReuseStrategy,
+        initSession: http.initSession,
+        maxBadInits: http.maxBadInits,
+        maxConcurrencyPerSession: http.maxConcurrencyPerSession,
+        minDelayBetweenUsesMs: http.minDelayBetweenUsesMs,
+        sessionWaitTimeoutMs: http.sessionWaitTimeoutMs,
+      },
+      session: (id) => this.#sessions.get(id),
+      sessions: () => this.#sessions.values(),
+      view: (): PoolView => {
+        const snapshot = this.actor.getSnapshot();
+        return { context: snapshot.context, children: snapshot.children as PoolView['children'] };
+      },
+      hasRoom: () => this.#hasRoom(),
+      createSession: () => this.#createSession(),
+      creations: () => this.#creations,
+      helpersFor: (session, renewal) => this.#http.helpersFor(session, renewal),
+      scrub: (message) => this.#http.scrub(message),
+    });
   }
 
   #onSessionCreated(sessionId: string): void {
@@ -447,12 +515,16 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     const session = new Session(ref, jar, this.#host);
     this.#sessions.set(sessionId, session);
     this.#persistence?.track(session);
+    // Proxies and profiles are bound in creation order; otherwise a transport is made on first use only.
+    if (this.#http.assignsBindings) this.#http.transportOf(session);
     this.emit('sessionCreated', session);
+    this.#acquirer.changes.notify();
   }
 
   #onStateChanged(event: Extract<PoolEmitted, { type: 'sessionStateChanged' }>): void {
     const session = this.#sessions.get(event.sessionId);
     if (session) this.emit('sessionStateChanged', { session, state: event.state });
+    this.#acquirer.changes.notify();
   }
 
   #onSessionRetired(event: Extract<PoolEmitted, { type: 'sessionRetired' }>): void {
@@ -466,7 +538,8 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#sessions.delete(event.sessionId);
     this.#pendingJars.delete(event.sessionId);
     this.#persistence?.forget(event.sessionId);
-    if (this.#current === session) this.#current = undefined;
+    this.#http.release(event.sessionId);
+    this.#acquirer.forget(event.sessionId);
     this.emit('sessionRetired', { session, reason: event.reason, state: session.getState() });
   }
 }

@@ -5,6 +5,7 @@ import {
   type RetirementReason,
   type SessionContext,
   type SessionEvent,
+  type SessionReadiness,
   type SessionStateName,
   type sessionMachine,
   stateNameOf,
@@ -12,13 +13,23 @@ import {
 } from '../machines/session.machine.js';
 import {
   type BrowserCookie,
+  browserCookiesFor,
   type CookieJar,
-  fromBrowserCookie,
-  MAX_SET_COOKIE_LENGTH,
-  setCookieValues,
-  toBrowserCookie,
+  cookieHeaderFor,
+  readSetCookieHeader,
+  serializeCookieJar,
+  setCookieName,
+  storeBrowserCookies,
+  storeSetCookie,
+  urlText,
 } from './cookies.js';
 import { InvalidCookieError, InvalidOptionError } from './errors.js';
+import {
+  exportStorageState,
+  importStorageState,
+  type StorageState,
+  type StorageStateInput,
+} from './storage-state.js';
 
 /** JSON-safe picture of a session, shaped like Crawlee's `SessionState` plus the machine state. */
 export interface SessionState {
@@ -38,6 +49,9 @@ export interface SessionState {
   blockedUntil: string | null;
   retirementReason: RetirementReason | null;
   blockedStatusCode: number | null;
+  /** Uses reserved by requests in flight. */
+  reservedUses: number;
+  readiness: SessionReadiness;
   cookieJar: SerializedCookieJar;
 }
 
@@ -184,6 +198,25 @@ export class Session {
   get expiresAt(): Date {
     return new Date(this.#context.expiresAt);
   }
+  /**
+   * Uses handed out to requests (`pool.fetch`, the dispatchers, `pool.acquire`, `pool.withSession`) whose outcome
+   * has not come back. `usageCount + reservedUses` never passes `maxUsageCount`.
+   */
+  get reservedUses(): number {
+    return this.#context.reserved;
+  }
+  /** Where the session stands in `initSession` and renewal; requests use only `ready` sessions. */
+  get readiness(): SessionReadiness {
+    return this.#context.readiness;
+  }
+  /** Why the last `initSession` of this session failed (secrets scrubbed), or null. */
+  get initError(): string | null {
+    return this.#context.initError;
+  }
+  /** `sessionChecker` failures since the session was (re)initialized. */
+  get checkFailures(): number {
+    return this.#context.checkFailures;
+  }
   /** While cooling down in `blocked`: when the cool-down ends. */
   get blockedUntil(): Date | null {
     const until = this.#context.blockedUntil;
@@ -269,15 +302,18 @@ export class Session {
    * cookie is skipped and reported (`cookieRejected`); the cookies that parse are kept.
    */
   setCookiesFromResponse(response: { headers: ResponseHeaders; url: string | URL }): void {
-    const url = String(response.url);
-    for (const raw of readSetCookie(response.headers)) {
+    const { headers, url } = (typeof response === 'object' && response !== null ? response : {}) as {
+      headers?: unknown;
+      url?: unknown;
+    };
+    for (const raw of readSetCookieHeader(headers)) {
       try {
-        this.setCookie(raw, url);
+        storeSetCookie(this.cookieJar, raw, url);
       } catch (error) {
         this.#host.reportCookieRejected({
           sessionId: this.id,
-          url,
-          cookieName: cookieNameOf(raw),
+          url: urlText(url),
+          cookieName: setCookieName(raw),
           reason: error instanceof Error ? error.message : String(error),
         });
       }
@@ -286,44 +322,52 @@ export class Session {
 
   /** Stores one `Set-Cookie` value for `url`. Throws `InvalidCookieError` if it is malformed or refused. */
   setCookie(rawCookie: string, url: string | URL): void {
-    const href = String(url);
-    if (rawCookie.length > MAX_SET_COOKIE_LENGTH) {
-      throw new InvalidCookieError(href, `longer than ${MAX_SET_COOKIE_LENGTH} characters`);
-    }
-    let stored: unknown;
-    try {
-      stored = this.cookieJar.setCookieSync(rawCookie, href);
-    } catch (error) {
-      throw new InvalidCookieError(href, error instanceof Error ? error.message : String(error), {
-        cause: error,
-      });
-    }
-    if (!stored) throw new InvalidCookieError(href, 'could not be parsed');
+    storeSetCookie(this.cookieJar, rawCookie, url);
   }
 
-  /** Stores Playwright/Puppeteer cookies for `url`. Throws `InvalidCookieError` on the first refused one. */
+  /**
+   * Stores Playwright/Puppeteer cookies for `url`. Every cookie is checked first: a bad one throws
+   * `InvalidCookieError` whose `field` names it (`cookies[2].expires`) and nothing is stored. A cookie the jar
+   * refuses (public suffix, foreign domain) throws too, keeping those before it. A bad `url` throws
+   * `InvalidOptionError` (`url`).
+   */
   setCookies(cookies: readonly BrowserCookie[], url: string | URL): void {
-    const base = parseUrl(url);
-    for (const browserCookie of cookies) {
-      const { cookie, url: target } = fromBrowserCookie(browserCookie, base);
-      try {
-        this.cookieJar.setCookieSync(cookie, target);
-      } catch (error) {
-        throw new InvalidCookieError(target, error instanceof Error ? error.message : String(error), {
-          cause: error,
-        });
-      }
-    }
+    storeBrowserCookies(this.cookieJar, cookies, url);
   }
 
-  /** Cookies to send to `url`, as Playwright/Puppeteer cookie objects. */
+  /** Cookies to send to `url`, as Playwright/Puppeteer cookie objects. A bad `url` throws `InvalidOptionError`. */
   getCookies(url: string | URL): BrowserCookie[] {
-    return this.cookieJar.getCookiesSync(String(url)).map(toBrowserCookie);
+    return browserCookiesFor(this.cookieJar, url);
   }
 
-  /** The `Cookie` header value for `url`. */
+  /** The `Cookie` header value for `url`. A bad `url` throws `InvalidOptionError`. */
   getCookieString(url: string | URL): string {
-    return this.cookieJar.getCookieStringSync(String(url));
+    return cookieHeaderFor(this.cookieJar, url);
+  }
+
+  /**
+   * The whole cookie jar in Playwright's `storageState` format (every unexpired cookie, whatever its domain or
+   * path; `origins` empty). Feed it to `browser.newContext({ storageState })` or `context.addCookies()`.
+   * @example
+   * ```ts
+   * const context = await browser.newContext({ storageState: session.exportStorageState() });
+   * ```
+   */
+  exportStorageState(): StorageState {
+    return exportStorageState(this.cookieJar, { now: this.#host.now() });
+  }
+
+  /**
+   * Writes the cookies of a Playwright `storageState` document (object or JSON text) into the jar, all or
+   * nothing: a bad field throws `InvalidOptionError` (naming it) and a refused cookie `InvalidCookieError`
+   * before anything is written. Returns how many cookies were written.
+   * @example
+   * ```ts
+   * session.importStorageState(await context.storageState());
+   * ```
+   */
+  importStorageState(state: StorageStateInput): number {
+    return importStorageState(this.cookieJar, state, { now: this.#host.now() });
   }
 
   /** JSON-safe state, cookie jar included. */
@@ -343,7 +387,11 @@ export class Session {
       blockedUntil: context.blockedUntil === null ? null : new Date(context.blockedUntil).toISOString(),
       retirementReason: context.retirementReason,
       blockedStatusCode: context.blockedStatusCode,
-      cookieJar: this.cookieJar.serializeSync() as SerializedCookieJar,
+      reservedUses: context.reserved,
+      readiness: context.readiness,
+      cookieJar: serializeCookieJar(this.cookieJar, (dropped) =>
+        this.#host.reportCookieRejected({ sessionId: context.id, url: dropped.domain ?? '', ...dropped }),
+      ),
     };
   }
 
@@ -354,28 +402,4 @@ export class Session {
   #send(event: SessionEvent): void {
     if (this.#isLive()) this.#ref.send(event);
   }
-}
-
-function parseUrl(url: string | URL): URL {
-  try {
-    return new URL(String(url));
-  } catch {
-    throw new InvalidOptionError('url', `not a valid absolute URL: ${String(url)}`);
-  }
-}
-
-function readSetCookie(headers: ResponseHeaders): string[] {
-  if (typeof headers.get === 'function') {
-    const withGetter = headers as { get(name: string): string | null; getSetCookie?(): string[] };
-    if (typeof withGetter.getSetCookie === 'function') return withGetter.getSetCookie();
-    return setCookieValues(withGetter.get('set-cookie') ?? undefined);
-  }
-  const record = headers as Record<string, unknown>;
-  const key = Object.keys(record).find((name) => name.toLowerCase() === 'set-cookie');
-  return key === undefined ? [] : setCookieValues(record[key]);
-}
-
-function cookieNameOf(raw: string): string {
-  const end = raw.indexOf('=');
-  return (end === -1 ? raw : raw.slice(0, end)).trim().slice(0, 256);
 }

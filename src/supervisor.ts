@@ -4,12 +4,12 @@
  */
 import { createActor } from 'xstate';
 import { poolMachine } from '../machines/pool.machine.js';
-import { type SessionContext, sessionDelays, sessionMachine } from '../machines/session.machine.js';
+import { type SessionContext, sessionClock, sessionMachine } from '../machines/session.machine.js';
 import { shardMachine } from '../machines/shard.machine.js';
 import type { SessionActorRef } from './session.js';
 
 export function createPoolLogic(now: () => number) {
-  const session = sessionMachine.provide({ delays: sessionDelays(now) });
+  const session = sessionMachine.provide(sessionClock(now));
   const shard = shardMachine.provide({ actors: { session } });
   return poolMachine.provide({ actors: { shard } });
 }

@@ -1,3 +1,4 @@
+import { sessionContextFrom } from '../../machines/session.machine.js';
 import { InvalidOptionError } from '../errors.js';
 import {
   type CreateSessionFunction,
@@ -119,16 +120,5 @@ export async function newSessionRecord<Pool>(
   const defaults = options.sessionOptions;
   const given: SessionOptions = create ? await create(pool, { sessionOptions: { ...defaults } }) : {};
   const input = buildSessionInput(given, options, now);
-  return {
-    ...input,
-    usageCount: 0,
-    errorScore: 0,
-    blockedStatusCodes: [...input.blockedStatusCodes],
-    blockedUntil: null,
-    userData: input.userData ?? {},
-    retirementReason: null,
-    blockedStatusCode: null,
-    bindings: null,
-    cookieJar: null,
-  };
+  return { ...sessionContextFrom(input), blockedStatusCodes: [...input.blockedStatusCodes], cookieJar: null };
 }

@@ -1,8 +1,10 @@
 /**
- * `pool.fetch`: one request, read in full, with its outcome applied to the session that served it, retried on
- * other sessions after a block or failure (up to `maxSessionRotations`), and a typed error naming every
- * attempt when it gives up. A request pinned to a session never rotates.
+ * `pool.fetch`: one request, read in full, on a reserved use of a session; the outcome releases the use (applied
+ * to the session that served it), a block or failure retries on other sessions (up to `maxSessionRotations`),
+ * and a typed error names every attempt when it gives up. A request pinned to a session never rotates.
  */
+import type { AcquireOptions } from '../acquisition/acquirer.js';
+import type { SessionLease } from '../acquisition/lease.js';
 import type { Clock } from '../clock.js';
 import {
   type FetchAttemptSummary,
@@ -12,27 +14,21 @@ import {
   SessionRotationsExhaustedError,
 } from '../errors.js';
 import type { Session } from '../session.js';
-import { classifyError, classifyStatus } from './classify.js';
-import { collect, type RawResponse } from './collect.js';
-import { intOption, type ResolvedHttpOptions } from './options.js';
-import { applyCheckFailure, applyOutcome, runChecker } from './outcome.js';
-import { redactUrl } from './proxy.js';
-import type { SessionHttp } from './session-http.js';
-import type { SessionFetchInit, SessionResponse } from './types.js';
+import { classifyError, classifyStatus } from '../http/classify.js';
+import { collect, type RawResponse } from '../http/collect.js';
+import { intOption, type ResolvedHttpOptions } from '../http/options.js';
+import { redactUrl } from '../http/proxy.js';
+import type { SessionHttp } from '../http/session-http.js';
+import type { SessionFetchInit, SessionResponse } from '../http/types.js';
+import { runChecker, settleCheckFailure, settleLease } from './outcome.js';
 
 /** What `sessionFetch` needs from the pool's HTTP layer. */
 export interface FetchHost {
   readonly clock: Clock;
   readonly options: ResolvedHttpOptions;
   readonly blockedStatusCodes: readonly number[];
-  acquire(request: {
-    exclude: ReadonlySet<string>;
-    takeSlot: true;
-    signal: AbortSignal | undefined;
-  }): Promise<SessionHttp>;
-  enter(http: SessionHttp, signal?: AbortSignal): Promise<void>;
-  resolveSession(session: Session | string): Promise<Session>;
-  stateOf(session: Session): SessionHttp;
+  acquire(options: AcquireOptions): Promise<SessionLease>;
+  transportOf(session: Session): SessionHttp;
   scrub(message: string): string;
 }
 
@@ -92,13 +88,13 @@ function errorLabel(error: unknown): string {
 
 /**
  * Fetches `input` through the pool's sessions. With `initOf`, the request is an `initSession` helper call:
- * pinned to that session, no pacing slot, no outcome, no rotation.
+ * pinned to that session, no reserved use, no outcome, no rotation.
  */
 export async function sessionFetch(
   host: FetchHost,
   input: string | URL,
   init: SessionFetchInit = {},
-  initOf?: SessionHttp,
+  initOf?: Session,
 ): Promise<SessionResponse> {
   const url = targetUrl(input);
   const { options } = host;
@@ -108,11 +104,9 @@ export async function sessionFetch(
   }
   const timeoutMs = intOption('timeoutMs', init.timeoutMs, options.requestTimeoutMs, 1);
   const signal = init.signal;
-  const pinned =
-    initOf ??
-    (init.session === undefined ? undefined : host.stateOf(await host.resolveSession(init.session)));
+  const pinned = init.session;
   const rotations =
-    pinned || !isReplayable(init.body)
+    initOf || pinned !== undefined || !isReplayable(init.body)
       ? 0
       : intOption('maxSessionRotations', init.maxSessionRotations, options.maxSessionRotations, 0, 1000);
   const collectOptions = {
@@ -125,55 +119,45 @@ export async function sessionFetch(
     signal,
     scrub: (message: string) => host.scrub(message),
   };
+  if (initOf) {
+    const raw = await collect(host.transportOf(initOf).core, url, collectOptions);
+    return new FetchedResponse(raw, initOf, 1);
+  }
 
   const attempts: FetchAttemptSummary[] = [];
   const tried = new Set<string>();
   let lastError: unknown;
   for (let attempt = 0; attempt <= rotations; attempt += 1) {
-    let http: SessionHttp;
-    if (initOf) {
-      http = initOf;
-    } else if (pinned) {
-      await host.enter(pinned, signal);
-      http = pinned;
-    } else {
-      http = await host.acquire({ exclude: tried, takeSlot: true, signal });
-    }
-    const session = http.session;
+    const lease = await host.acquire(pinned === undefined ? { exclude: tried, signal } : { session: pinned, signal });
+    const session = lease.session;
     tried.add(session.id);
     let raw: RawResponse;
     try {
-      raw = await collect(http.core, url, collectOptions);
+      raw = await collect(host.transportOf(session).core, url, { ...collectOptions, signal: lease.signal });
     } catch (error) {
-      if (!initOf) http.pacer.finish();
-      // Neither the caller's abort nor an oversized page says anything about the session.
-      if (initOf || isAbort(error, signal) || error instanceof ResponseTooLargeError) throw error;
-      applyOutcome(http, classifyError(), 0, host.clock);
+      // Neither the caller's abort nor an oversized page says anything about the session; both count the use.
+      if (lease.signal.aborted || isAbort(error, signal) || error instanceof ResponseTooLargeError) {
+        lease.release('aborted');
+        throw error;
+      }
+      settleLease(lease, classifyError(), 0, host.clock);
       attempts.push({ sessionId: session.id, outcome: 'bad', error: errorLabel(error) });
       lastError = error;
       continue;
     }
-    if (!initOf) http.pacer.finish();
     const response = new FetchedResponse(raw, session, attempts.length + 1);
-    if (initOf) return response;
-
-    const outcome = classifyStatus(
-      raw.statusCode,
-      raw.headers['retry-after'],
-      host.blockedStatusCodes,
-      options,
-    );
+    const outcome = classifyStatus(raw.statusCode, raw.headers['retry-after'], host.blockedStatusCodes, options);
     if (outcome.kind === 'good') {
       if (await runChecker(options, response, raw.body)) {
-        applyOutcome(http, outcome, raw.statusCode, host.clock);
+        settleLease(lease, outcome, raw.statusCode, host.clock);
         return response;
       }
-      applyCheckFailure(http, options.maxCheckFailures);
+      settleCheckFailure(lease, options.maxCheckFailures);
       attempts.push({ sessionId: session.id, outcome: 'checkFailed', statusCode: raw.statusCode });
       continue;
     }
-    applyOutcome(http, outcome, raw.statusCode, host.clock);
-    if (pinned && (outcome.kind === 'blocked' || outcome.kind === 'coolDown')) {
+    settleLease(lease, outcome, raw.statusCode, host.clock);
+    if (pinned !== undefined && (outcome.kind === 'blocked' || outcome.kind === 'coolDown')) {
       throw new SessionBlockedError(session.id, raw.statusCode, redactUrl(raw.url));
     }
     attempts.push({ sessionId: session.id, outcome: outcome.kind, statusCode: raw.statusCode });

@@ -1,15 +1,17 @@
 /**
- * `pool.dispatcher`: an undici Dispatcher for `request`/`fetch`/`stream` that picks a session per request
- * (initialized, paced, skipping sessions that cool down) and reports each outcome to it. No rotation: a
- * dispatcher cannot replay a request whose body it has handed on. undici `fetch` follows redirects itself, one
+ * `pool.dispatcher`: an undici Dispatcher for `request`/`fetch`/`stream` that reserves a use of a session per
+ * request (through the pool's acquisition, like every other way in) and reports each outcome to it. No rotation:
+ * a dispatcher cannot replay a request whose body it has handed on. undici `fetch` follows redirects itself, one
  * dispatch per hop; so that a hop keeps the session (and the cookies) of the one before, the `Location` of a
- * redirect is remembered and the next request for it goes to the same session.
+ * redirect is remembered and the next request for it goes to the same session, even when it is the same URL (a
+ * cookie check).
  */
 import { Dispatcher } from 'undici';
-import { dispatchUrl, failHandler } from './handlers.js';
-import type { PoolHttp } from './pool-http.js';
-import type { SessionHttp } from './session-http.js';
-import { SlotHandler } from './session-interceptors.js';
+import type { SessionLease } from '../acquisition/lease.js';
+import { dispatchUrl, ForwardingHandler, failHandler } from '../http/handlers.js';
+import type { SessionHttp } from '../http/session-http.js';
+import type { Session } from '../session.js';
+import { abortSignalOf, dispatchHolding, type InterceptorHost } from './interceptors.js';
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
@@ -18,29 +20,24 @@ const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 /** Remembered redirect targets; old entries go first. */
 const MAX_AFFINITIES = 1024;
 
-class AffinityHandler extends SlotHandler {
+/** What the router needs: acquisition, and each session's transport. */
+export interface PoolDispatcherHost extends InterceptorHost {
+  transportOf(session: Session): SessionHttp;
+}
+
+class AffinityHandler extends ForwardingHandler {
   readonly #url: string;
   readonly #sessionId: string;
   readonly #affinities: Map<string, string>;
 
-  constructor(
-    inner: Dispatcher.DispatchHandler,
-    http: SessionHttp,
-    url: string,
-    affinities: Map<string, string>,
-  ) {
-    super(inner, http);
+  constructor(inner: Dispatcher.DispatchHandler, sessionId: string, url: string, affinities: Map<string, string>) {
+    super(inner);
     this.#url = url;
-    this.#sessionId = http.session.id;
+    this.#sessionId = sessionId;
     this.#affinities = affinities;
   }
 
-  override onResponseStart(
-    controller: Controller,
-    statusCode: number,
-    headers: Headers,
-    message?: string,
-  ): void {
+  override onResponseStart(controller: Controller, statusCode: number, headers: Headers, message?: string): void {
     const location = headers.location;
     if (REDIRECT_CODES.has(statusCode) && typeof location === 'string') {
       try {
@@ -58,7 +55,7 @@ class AffinityHandler extends SlotHandler {
 }
 
 /** A dispatcher that only routes: it owns no connections (sessions do). */
-class RoutingDispatcher extends Dispatcher {
+export class RoutingDispatcher extends Dispatcher {
   override dispatch(): boolean {
     throw new Error('RoutingDispatcher is used through compose()');
   }
@@ -77,21 +74,20 @@ function settleNow(args: unknown[]): Promise<void> {
   return Promise.resolve();
 }
 
-export function createPoolDispatcher(layer: PoolHttp): Dispatcher {
+export function createPoolDispatcher(host: PoolDispatcherHost): Dispatcher {
   const affinities = new Map<string, string>();
 
-  async function sessionFor(url: string): Promise<SessionHttp> {
+  async function leaseFor(url: string, signal: AbortSignal | undefined): Promise<SessionLease> {
     const pinnedId = affinities.get(url);
     if (pinnedId !== undefined) {
       affinities.delete(url);
-      const pinned = await layer.resolveSession(pinnedId).catch(() => undefined);
-      if (pinned?.isUsable()) {
-        const http = layer.stateOf(pinned);
-        await layer.enter(http);
-        return http;
-      }
+      const pinned = await host.acquire({ session: pinnedId, signal }).catch((error: unknown) => {
+        if (signal?.aborted) throw error;
+        return undefined;
+      });
+      if (pinned) return pinned;
     }
-    return layer.acquire({ takeSlot: true });
+    return host.acquire({ signal });
   }
 
   // compose() hands the router a v7 handler whatever API the caller speaks.
@@ -99,14 +95,11 @@ export function createPoolDispatcher(layer: PoolHttp): Dispatcher {
     () =>
       function routeToSession(opts, handler) {
         const url = dispatchUrl(opts);
-        sessionFor(url).then(
-          (http) => {
-            const slotted = new AffinityHandler(handler, http, url, affinities);
-            try {
-              http.reporting.dispatch(opts, slotted);
-            } catch (error) {
-              slotted.onResponseError(undefined as never, error as Error);
-            }
+        leaseFor(url, abortSignalOf(opts)).then(
+          (lease) => {
+            const routed = new AffinityHandler(handler, lease.session.id, url, affinities);
+            const core = host.transportOf(lease.session).core;
+            dispatchHolding((o, h) => core.dispatch(o, h), opts, routed, host, lease);
           },
           (error: Error) => failHandler(handler, error),
         );

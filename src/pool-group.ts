@@ -4,11 +4,11 @@
  * expect of a real user anyway.
  */
 import { Dispatcher } from 'undici';
-import { InvalidOptionError, PoolNotRunningError } from '../errors.js';
-import type { SessionPoolOptions } from '../options.js';
-import { SessionPool } from '../session-pool.js';
-import { dispatchUrl, failHandler } from './handlers.js';
-import type { SessionFetchInit, SessionResponse } from './types.js';
+import { InvalidOptionError, PoolNotRunningError } from './errors.js';
+import type { SessionPoolOptions } from './options.js';
+import { SessionPool } from './session-pool.js';
+import { dispatchUrl, failHandler } from './http/handlers.js';
+import type { SessionFetchInit, SessionResponse } from './http/types.js';
 
 export interface SessionPoolGroupOptions {
   /** The key of a URL's pool. Default: its origin (`https://example.com:443`). */

@@ -1,12 +1,13 @@
 /**
- * Picking a live session out of the pool's shards without copying anything: the pool's context lists its shards,
- * each shard's context lists its session ids. Both reads are O(1); a full scan happens only when random probes
- * keep landing on sessions that are cooling down.
+ * The reuse strategies (`random`, `round-robin`, `use-until-failure`), all here: picking a live session out of the
+ * pool's shards without copying anything. The pool's context lists its shards, each shard's context lists its
+ * session ids; both reads are O(1), and a full scan happens only when random probes keep landing on sessions that
+ * cannot take the request.
  */
 import type { AnyActorRef } from 'xstate';
-import type { PoolContext } from '../machines/pool.machine.js';
-import type { ShardContext } from '../machines/shard.machine.js';
-import type { SessionReuseStrategy } from './options.js';
+import type { PoolContext } from '../../machines/pool.machine.js';
+import type { ShardContext } from '../../machines/shard.machine.js';
+import type { SessionReuseStrategy } from '../options.js';
 
 /** How many random probes before falling back to a scan. */
 const RANDOM_PROBES = 8;
@@ -79,19 +80,46 @@ function scan(
   return undefined;
 }
 
-/** Picks among existing sessions by the pool's reuse strategy; keeps the round-robin cursor between picks. */
+/**
+ * Picks among existing sessions by the pool's reuse strategy. Keeps the round-robin cursor between picks, and for
+ * `use-until-failure` the session picked last, which is taken again while it passes `accept` and has no error
+ * score.
+ */
 export class SessionPicker {
   readonly #strategy: SessionReuseStrategy;
   #cursor: Cursor = { shard: 0, slot: 0 };
+  #current: string | undefined;
 
   constructor(strategy: SessionReuseStrategy) {
     this.#strategy = strategy;
   }
 
+  /** The session `use-until-failure` keeps using, if it still qualifies (`isClean`: no error score). */
+  current(accept: (id: string) => boolean, isClean: (id: string) => boolean): string | undefined {
+    const current = this.#current;
+    if (this.#strategy !== 'use-until-failure' || current === undefined) return undefined;
+    return accept(current) && isClean(current) ? current : undefined;
+  }
+
   pick(view: PoolView, accept: (id: string) => boolean): string | undefined {
-    if (this.#strategy !== 'round-robin') return pickRandom(view, accept);
-    const picked = pickRoundRobin(view, this.#cursor, accept);
-    if (picked) this.#cursor = picked.next;
-    return picked?.id;
+    let id: string | undefined;
+    if (this.#strategy === 'round-robin') {
+      const picked = pickRoundRobin(view, this.#cursor, accept);
+      if (picked) this.#cursor = picked.next;
+      id = picked?.id;
+    } else {
+      id = pickRandom(view, accept);
+    }
+    return id;
+  }
+
+  /** Records the session handed out last (new or picked), for `use-until-failure`. */
+  handedOut(id: string): void {
+    this.#current = id;
+  }
+
+  /** Forgets a retired session. */
+  forget(id: string): void {
+    if (this.#current === id) this.#current = undefined;
   }
 }

@@ -1,0 +1,342 @@
+/**
+ * Acquisition: the one way a session is handed out, whoever asks (`pool.getSession`, `pool.acquire`,
+ * `pool.withSession`, `pool.fetch`, `pool.dispatcher`, `session.dispatcher`).
+ *
+ *   1. choose: the session `use-until-failure` keeps, else a new one while the pool has room, else one picked
+ *      by the reuse strategy among those that can take the request (rotation exclusions honoured);
+ *   2. make it ready: run `initSession` on a pending session (shared by every request waiting for it), wait out
+ *      a renewal;
+ *   3. reserve: one use, in the session's machine (`session.reserve`), which refuses unless the session has an
+ *      unreserved use, a free concurrency slot and no pacing wait. A reserved use is held by a `SessionLease`
+ *      until its outcome releases it.
+ *
+ * When nothing can take the request, it waits (bounded by `sessionWaitTimeoutMs` and the caller's `AbortSignal`)
+ * for a change that may free a session, and fails fast when none can come.
+ *
+ * The seam for a shared store: `UseGrantor` reserves and releases uses. The local grantor talks to the session
+ * machines; a fleet grantor reserves atomically in its store and releases there, and everything around it
+ * (choice, readiness, waiting, leases) stays the same.
+ */
+import {
+  canReserveAt,
+  hasUnreservedUse,
+  type ReleaseOutcome,
+  type SessionContext,
+  stateNameOf,
+  USABLE_STATES,
+} from '../../machines/session.machine.js';
+import type { Clock } from '../clock.js';
+import { NoUsableSessionError, PoolNotRunningError, UnknownSessionError } from '../errors.js';
+import type { InitSessionFunction, InitSessionHelpers } from '../http/types.js';
+import type { SessionReuseStrategy } from '../options.js';
+import type { Session } from '../session.js';
+import { ChangeSignal } from './change-signal.js';
+import { Initializer } from './initializer.js';
+import { SessionLease } from './lease.js';
+import { type PoolView, SessionPicker } from './strategy.js';
+
+/** The limits acquisition applies. */
+export interface AcquisitionOptions {
+  strategy: SessionReuseStrategy;
+  initSession: InitSessionFunction | undefined;
+  maxBadInits: number;
+  maxConcurrencyPerSession: number;
+  minDelayBetweenUsesMs: number;
+  sessionWaitTimeoutMs: number;
+}
+
+/** What acquisition needs of the pool that owns the sessions. */
+export interface AcquisitionHost {
+  readonly clock: Clock;
+  readonly options: AcquisitionOptions;
+  session(id: string): Session | undefined;
+  sessions(): Iterable<Session>;
+  /** The pool's shards and slots, for O(1) picks. */
+  view(): PoolView;
+  /** Whether a new session fits (creations in flight counted). */
+  hasRoom(): boolean;
+  /** Creates a session (with `createSessionFunction` when given). */
+  createSession(): Promise<Session>;
+  /** Creations in flight: when every free slot is taken by one, a request shares its result. */
+  creations(): ReadonlySet<Promise<unknown>>;
+  /** Init helpers bound to one session (requests that count no use and apply no outcome). */
+  helpersFor(session: Session, renewal: boolean): InitSessionHelpers;
+  scrub(message: string): string;
+}
+
+/** Reserves and releases uses: the session machines locally, a shared store for a fleet. */
+export interface UseGrantor {
+  /** Reserves one use of `session` at `at`; false when the session cannot take a request now. */
+  tryReserve(session: Session, at: number): boolean;
+  /** Ends one reserved use. */
+  release(session: Session, outcome: ReleaseOutcome): void;
+}
+
+/** How a request wants its session. */
+export interface AcquireOptions {
+  /** Aborts the wait for a session, and later the lease's `signal`. */
+  signal?: AbortSignal | undefined;
+  /** This session (or id) only: waits until it can take the request; `UnknownSessionError` once it retired. */
+  session?: Session | string | undefined;
+  /** Sessions already tried by this request (rotation): taken again only when no other can serve. */
+  exclude?: ReadonlySet<string> | undefined;
+}
+
+/** Reserves in the session's own machine, which holds the count and refuses a use that is not there. */
+function localGrantor(options: AcquisitionOptions): UseGrantor {
+  return {
+    tryReserve(session, at) {
+      const before = session.reservedUses;
+      session.send({
+        type: 'session.reserve',
+        at,
+        maxConcurrency: options.maxConcurrencyPerSession,
+        minDelayMs: options.minDelayBetweenUsesMs,
+      });
+      return session.reservedUses > before;
+    },
+    release(session, outcome) {
+      session.send({ type: 'session.release', outcome });
+    },
+  };
+}
+
+function contextOf(session: Session): { state: string; context: SessionContext } {
+  const snapshot = session.actor.getSnapshot();
+  return { state: stateNameOf(snapshot.value), context: snapshot.context };
+}
+
+const RETRY = Symbol('retry');
+
+export class SessionAcquirer {
+  /** Wakes waiting requests; the pool notifies it of new, changed and retired sessions. */
+  readonly changes = new ChangeSignal();
+  readonly initializer: Initializer;
+  readonly #host: AcquisitionHost;
+  readonly #options: AcquisitionOptions;
+  readonly #grantor: UseGrantor;
+  readonly #picker: SessionPicker;
+  readonly #open = new Set<SessionLease>();
+  readonly #releaseUse = (lease: SessionLease, outcome: ReleaseOutcome) => {
+    this.#open.delete(lease);
+    this.#grantor.release(lease.session, outcome);
+    this.changes.notify();
+  };
+  #closed = false;
+
+  constructor(host: AcquisitionHost, grantor?: UseGrantor) {
+    this.#host = host;
+    this.#options = host.options;
+    this.#grantor = grantor ?? localGrantor(host.options);
+    this.#picker = new SessionPicker(host.options.strategy);
+    this.initializer = new Initializer({
+      clock: host.clock,
+      initSession: host.options.initSession,
+      maxBadInits: host.options.maxBadInits,
+      sessionWaitTimeoutMs: host.options.sessionWaitTimeoutMs,
+      signal: this.changes,
+      helpersFor: (session, renewal) => host.helpersFor(session, renewal),
+      scrub: (message) => host.scrub(message),
+    });
+  }
+
+  /** Leases held now (uses reserved and not yet released). */
+  get openLeases(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * A session for the caller to use as it likes, with no use reserved (Crawlee's `getSession()`): initialized,
+   * waiting (bounded) while none is usable. A session whose remaining uses are all reserved is not handed out.
+   */
+  async getSession(signal?: AbortSignal): Promise<Session> {
+    if (!this.#options.initSession && !this.initializer.failure && !signal?.aborted) {
+      // The common case costs one pick; the waiting loop only when nothing is usable.
+      const session = await this.#choose(undefined, false);
+      if (session !== RETRY && session && this.initializer.ensure(session) === true) return session;
+    }
+    return this.#acquire({ signal }, false) as Promise<Session>;
+  }
+
+  /** A reserved use of a session, held by the returned lease until its outcome releases it. */
+  acquire(options: AcquireOptions = {}): Promise<SessionLease> {
+    return this.#acquire(options, true) as Promise<SessionLease>;
+  }
+
+  /** Clears a session's jar and re-runs `initSession`; requests for it meanwhile wait. */
+  renew(session: Session): Promise<void> {
+    return this.initializer.renew(session);
+  }
+
+  /** The pool forgets a retired session. */
+  forget(sessionId: string): void {
+    this.#picker.forget(sessionId);
+    this.changes.notify();
+  }
+
+  /** Teardown: every open lease is revoked (its signal aborts, its use ends as `aborted`), waiters fail fast. */
+  close(): void {
+    this.#closed = true;
+    const reason = new PoolNotRunningError('it was torn down');
+    for (const lease of [...this.#open]) lease.revoke(reason);
+    this.changes.notify();
+  }
+
+  async #acquire(options: AcquireOptions, reserve: boolean): Promise<SessionLease | Session> {
+    const { clock } = this.#host;
+    const deadline = clock.now() + this.#options.sessionWaitTimeoutMs;
+    const pinned = options.session === undefined ? undefined : this.#resolve(options.session);
+    const signal = options.signal;
+    // A session whose init this request waited for is tried again first (not a new pick, not a new session).
+    let initialized: Session | undefined;
+    for (;;) {
+      this.#throwIfUnavailable(signal);
+      const session = pinned ?? initialized ?? (await this.#choose(options.exclude, reserve));
+      initialized = undefined;
+      this.#throwIfUnavailable(signal);
+      if (session === RETRY) continue;
+      if (session) {
+        if (session.state === 'retired') {
+          if (pinned) throw this.initializer.errorFor(session) ?? new UnknownSessionError(session.id);
+          continue;
+        }
+        const ready = this.initializer.ensure(session);
+        if (ready !== true) {
+          if (await abortable(ready, signal)) initialized = session;
+          continue;
+        }
+        if (!reserve) {
+          if (this.#canHandOut(session)) return this.#handOut(session);
+        } else if (this.#grantor.tryReserve(session, clock.now())) {
+          return this.#lease(session, signal);
+        }
+      }
+      if (!pinned && !this.#mayFreeUp(deadline)) {
+        throw new NoUsableSessionError(
+          'every session is cooling down or used up past sessionWaitTimeoutMs and the pool is full',
+        );
+      }
+      await this.changes.wait(
+        clock,
+        deadline,
+        () =>
+          new NoUsableSessionError(
+            pinned
+              ? `session "${pinned.id}" could not take the request within sessionWaitTimeoutMs (${this.#options.sessionWaitTimeoutMs} ms)`
+              : `none became usable within sessionWaitTimeoutMs (${this.#options.sessionWaitTimeoutMs} ms)`,
+          ),
+        signal,
+      );
+    }
+  }
+
+  #throwIfUnavailable(signal: AbortSignal | undefined): void {
+    if (this.#closed) throw new PoolNotRunningError('it was torn down');
+    this.initializer.throwIfFailed();
+    signal?.throwIfAborted();
+  }
+
+  #resolve(sessionOrId: Session | string): Session {
+    const id = typeof sessionOrId === 'string' ? sessionOrId : sessionOrId.id;
+    const session = this.#host.session(id);
+    if (!session || session.state === 'retired') {
+      const retired = typeof sessionOrId === 'string' ? undefined : sessionOrId;
+      throw (retired && this.initializer.errorFor(retired)) ?? new UnknownSessionError(id);
+    }
+    return session;
+  }
+
+  /**
+   * The session to try: the one `use-until-failure` keeps, else a new one while there is room, else a pick among
+   * those that can take the request (rotation exclusions first). Undefined when none can now; `RETRY` after a
+   * creation in flight finished (look again at once: its notification came before this request could wait).
+   */
+  async #choose(
+    exclude: ReadonlySet<string> | undefined,
+    reserve: boolean,
+  ): Promise<Session | typeof RETRY | undefined> {
+    const now = this.#host.clock.now();
+    const accept = (id: string) => this.#canTake(id, now, reserve);
+    const kept = this.#picker.current(accept, (id) => (this.#host.session(id)?.errorScore ?? 1) === 0);
+    if (kept !== undefined && !exclude?.has(kept)) return this.#handOut(this.#host.session(kept) as Session);
+    if (this.#host.hasRoom()) return this.#handOut(await this.#host.createSession());
+    const view = this.#host.view();
+    let id =
+      exclude === undefined || exclude.size === 0
+        ? this.#picker.pick(view, accept)
+        : this.#picker.pick(view, (candidate) => !exclude.has(candidate) && accept(candidate));
+    if (id === undefined && exclude !== undefined && exclude.size > 0) id = this.#picker.pick(view, accept);
+    if (id !== undefined) return this.#handOut(this.#host.session(id) as Session);
+    const creations = this.#host.creations();
+    // Every free slot is held by a creation still in flight: share its result rather than overshoot.
+    if (creations.size === 0) return undefined;
+    await Promise.race(creations).catch(() => undefined);
+    return RETRY;
+  }
+
+  #handOut(session: Session): Session {
+    this.#picker.handedOut(session.id);
+    return session;
+  }
+
+  /** Whether a session may be handed out with no use reserved: usable, with a use nobody reserved. */
+  #canHandOut(session: Session): boolean {
+    const { state, context } = contextOf(session);
+    return USABLE_STATES.has(state) && hasUnreservedUse(context) && context.expiresAt > this.#host.clock.now();
+  }
+
+  /** Whether the session can take a request now, or will once its pending init has run. */
+  #canTake(id: string, now: number, reserve: boolean): boolean {
+    const session = this.#host.session(id);
+    if (!session) return false;
+    const { state, context } = contextOf(session);
+    if (!USABLE_STATES.has(state) || context.expiresAt <= now) return false;
+    if (context.readiness === 'pending') return hasUnreservedUse(context);
+    if (context.readiness !== 'ready') return false;
+    return reserve ? canReserveAt(context, now, this.#options.maxConcurrencyPerSession) : hasUnreservedUse(context);
+  }
+
+  #lease(session: Session, signal: AbortSignal | undefined): SessionLease {
+    const lease = new SessionLease(session, this.#releaseUse, signal);
+    this.#open.add(lease);
+    const delay = this.#options.minDelayBetweenUsesMs;
+    // The session's pacing wait ends on the clock, not on an event: wake the waiters then.
+    if (delay > 0) this.#host.clock.setTimeout(() => this.changes.notify(), delay);
+    return lease;
+  }
+
+  /** Whether waiting can help: a use in flight, an init or renewal, a pacing wait, a creation, a cool-down ending in time. */
+  #mayFreeUp(deadline: number): boolean {
+    if (this.#host.creations().size > 0) return true;
+    const now = this.#host.clock.now();
+    for (const session of this.#host.sessions()) {
+      const { context } = contextOf(session);
+      if (context.reserved > 0 || context.nextUseAt > now) return true;
+      if (context.readiness === 'initializing' || context.readiness === 'renewing') return true;
+      if (this.initializer.isRunning(session)) return true;
+      const until = context.blockedUntil;
+      if (until !== null && until <= deadline) return true;
+    }
+    return false;
+  }
+}
+
+/** Waits for `promise`, or rejects with the abort reason first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * A reserved use of one session: what `pool.acquire()` returns and what `pool.fetch`, the dispatchers and
+ * `pool.withSession` hold while a request is in flight. The reservation itself is the session machine's
+ * (`reserved` in its context); a lease is the caller's handle for ending it exactly once.
+ */
+import type { ReleaseOutcome } from '../../machines/session.machine.js';
+import type { Session } from '../session.js';
+
+/** Ends a reserved use in the session's machine (or, for a fleet, in the shared store). */
+export type ReleaseUse = (lease: SessionLease, outcome: ReleaseOutcome) => void;
+
+/**
+ * One reserved use of a session. End it with `markGood()`, `markBad()`, `retire()` or `release(outcome)`; until
+ * then the use counts against the session's `maxUsageCount`, so no other request can take it. Ending it twice does
+ * nothing.
+ *
+ * `signal` aborts when the lease can no longer be trusted: the caller's own signal aborted, or the pool is torn
+ * down. Pass it to the client making the request.
+ *
+ * @example
+ * ```ts
+ * await using lease = await pool.acquire();
+ * const response = await fetch(url, { dispatcher: lease.session.dispatcher, signal: lease.signal });
+ * if (response.ok) lease.markGood();
+ * // leaving the block without an outcome releases the use as a failure
+ * ```
+ */
+export class SessionLease implements AsyncDisposable, Disposable {
+  /** The session this use belongs to. */
+  readonly session: Session;
+  readonly #controller = new AbortController();
+  readonly #release: ReleaseUse;
+  readonly #forgetCallerSignal: () => void;
+  #outcome: ReleaseOutcome | undefined;
+
+  /** @internal Leases are made by the pool's acquisition. */
+  constructor(session: Session, release: ReleaseUse, callerSignal?: AbortSignal) {
+    this.session = session;
+    this.#release = release;
+    if (callerSignal) {
+      const onAbort = () => this.#controller.abort(callerSignal.reason);
+      callerSignal.addEventListener('abort', onAbort, { once: true });
+      this.#forgetCallerSignal = () => callerSignal.removeEventListener('abort', onAbort);
+    } else {
+      this.#forgetCallerSignal = noop;
+    }
+  }
+
+  /** Aborts when the caller's signal aborts or the pool is torn down. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** How the use ended, or `undefined` while it is held. */
+  get outcome(): ReleaseOutcome | undefined {
+    return this.#outcome;
+  }
+
+  /** Whether the use is still held. */
+  get held(): boolean {
+    return this.#outcome === undefined;
+  }
+
+  /** The request succeeded: the use counts and the error score drops by `errorScoreDecrement`. */
+  markGood(): void {
+    this.release('good');
+  }
+
+  /** The request failed: the use counts and the error score rises by 1. */
+  markBad(): void {
+    this.release('bad');
+  }
+
+  /** The session is burned: the use counts, and the session retires (`sessionRetired`, reason `manual`). */
+  retire(): void {
+    if (!this.held) return;
+    this.release('aborted');
+    this.session.retire();
+  }
+
+  /**
+   * Ends the use. `good`/`bad` count it like `markGood`/`markBad`; `aborted` counts it without touching the error
+   * score (the request may have gone out); `unused` gives it back (the request never left).
+   *
+   * @defaultValue `'bad'`: a use nobody reported on is a failure.
+   */
+  release(outcome: ReleaseOutcome = 'bad'): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = outcome;
+    this.#forgetCallerSignal();
+    this.#release(this, outcome);
+  }
+
+  /** @internal Revokes the lease (pool teardown): its signal aborts and the use ends as `aborted`. */
+  revoke(reason: Error): void {
+    if (!this.held) return;
+    this.#controller.abort(reason);
+    this.release('aborted');
+  }
+
+  /** Releases the use as a failure unless an outcome was given (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release('bad');
+  }
+
+  /** Releases the use as a failure unless an outcome was given (`using`). */
+  [Symbol.dispose](): void {
+    this.release('bad');
+  }
+}
+
+function noop(): void {}
