@@ -67,14 +67,19 @@ export class PoolNotRunningError extends SessionSupervisorError {
   }
 }
 
-/** A cookie could not be parsed or was refused by the jar (public suffix, foreign domain, too large). */
+/**
+ * A cookie could not be parsed or was refused by the jar (public suffix, foreign domain, too large, a name or value
+ * that would break the `Cookie` header, a date that is not a date).
+ */
 export class InvalidCookieError extends SessionSupervisorError {
-  readonly field = 'cookie';
+  /** The bad field: `cookie` for a whole `Set-Cookie` value, or e.g. `cookies[2].expires` for `setCookies`. */
+  readonly field: string;
   readonly url: string;
 
-  constructor(url: string, problem: string, options?: ErrorOptions) {
+  constructor(url: string, problem: string, options?: ErrorOptions & { field?: string }) {
     super('ERR_INVALID_COOKIE', `Invalid cookie for ${url}: ${problem}`, options);
     this.url = url;
+    this.field = options?.field ?? 'cookie';
   }
 }
 

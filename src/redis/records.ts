@@ -2,7 +2,7 @@
  * How a session record maps onto its Redis hash: the context as JSON (`rec`) and the fields the scripts work
  * on (counters, limits, deadlines) apart, and back again, checked like a record read from a file.
  */
-import { CorruptStateError } from '../errors.js';
+import { CorruptStateError, InvalidSavedSessionError } from '../errors.js';
 import { validateSessionRecord } from '../stores/document.js';
 import type { PersistedSessionRecord } from '../stores/types.js';
 import { type CookieFields, serializedOfFields } from './jar-sync.js';
@@ -25,19 +25,25 @@ export function decodeRecord(
   location: string,
   index: number,
 ): PersistedSessionRecord {
-  let context: Record<string, unknown>;
+  let context: unknown;
   try {
-    context = JSON.parse(hash.rec ?? '') as Record<string, unknown>;
+    context = JSON.parse(hash.rec ?? '');
   } catch {
     throw new CorruptStateError(location, `session "${id}": field "rec" is not JSON`);
   }
+  if (typeof context !== 'object' || context === null || Array.isArray(context)) {
+    throw new InvalidSavedSessionError(location, id, 'rec', 'expected a JSON object (the session context)');
+  }
+  // Counters arrive as strings; an empty or missing field must fail validation, not become 0.
+  const count = (field: string | undefined): number =>
+    field === undefined || field.trim() === '' ? Number.NaN : Number(field);
   return validateSessionRecord(
     {
       ...context,
       id,
-      usageCount: Number(hash.u),
-      errorScore: Number(hash.e),
-      blockedUntil: hash.bu ? Number(hash.bu) : null,
+      usageCount: count(hash.u),
+      errorScore: count(hash.e),
+      blockedUntil: hash.bu ? count(hash.bu) : null,
       retirementReason: hash.retired === '1' ? (hash.reason ?? 'manual') : null,
       cookieJar: serializedOfFields(cookies),
     },

@@ -3,8 +3,8 @@
  * truncated by a crash of another tool, edited by hand, or written by a newer release: a bad document must fail
  * with an error that names the place and the field, never restore a half-valid pool.
  */
-import { Cookie } from 'tough-cookie';
 import { isRetirementReason, type RetirementReason } from '../../machines/session.machine.js';
+import { MAX_DATE_MS, serializedCookieProblem } from '../cookies.js';
 import { CorruptStateError, InvalidSavedSessionError, UnsupportedStateVersionError } from '../errors.js';
 import {
   type PersistedPoolDocument,
@@ -109,7 +109,10 @@ export function validateSessionRecord(raw: unknown, location: string, index: num
   const fail = (field: string, problem: string): never => {
     throw new InvalidSavedSessionError(location, id, field, problem);
   };
-  const number = (field: string, rule: { integer?: boolean; min: number; exclusive?: boolean }): void => {
+  const number = (
+    field: string,
+    rule: { integer?: boolean; min: number; exclusive?: boolean; max?: number },
+  ): void => {
     const n = raw[field];
     if (typeof n !== 'number' || !Number.isFinite(n)) fail(field, `expected a number, got ${kind(n)}`);
     if (typeof n !== 'number') return;
@@ -117,15 +120,19 @@ export function validateSessionRecord(raw: unknown, location: string, index: num
     if (rule.exclusive ? n <= rule.min : n < rule.min) {
       fail(field, `must be ${rule.exclusive ? 'greater than' : 'at least'} ${rule.min}, got ${n}`);
     }
+    if (rule.max !== undefined && n > rule.max) fail(field, `must be at most ${rule.max}, got ${n}`);
   };
-  number('createdAt', { min: 0 });
-  number('expiresAt', { min: 0 });
+  // Deadlines become Dates (getState, ISO 8601 in events): beyond the last instant a Date holds they would throw.
+  number('createdAt', { min: 0, max: MAX_DATE_MS });
+  number('expiresAt', { min: 0, max: MAX_DATE_MS });
   number('usageCount', { integer: true, min: 0 });
   number('maxUsageCount', { integer: true, min: 1 });
   number('errorScore', { min: 0 });
   number('maxErrorScore', { min: 0, exclusive: true });
   number('errorScoreDecrement', { min: 0 });
-  if (raw.blockedUntil !== null && raw.blockedUntil !== undefined) number('blockedUntil', { min: 0 });
+  if (raw.blockedUntil !== null && raw.blockedUntil !== undefined) {
+    number('blockedUntil', { min: 0, max: MAX_DATE_MS });
+  }
   if (raw.blockedStatusCode !== null && raw.blockedStatusCode !== undefined) {
     number('blockedStatusCode', { integer: true, min: 100 });
   }
@@ -175,10 +182,11 @@ function validateCookieJar(jar: unknown, fail: (field: string, problem: string) 
   if (!Array.isArray(cookies))
     return void fail('cookieJar.cookies', `expected an array, got ${kind(cookies)}`);
   cookies.forEach((cookie, i) => {
-    const key = isPlainObject(cookie) ? cookie.key : undefined;
-    if (typeof key !== 'string' || Cookie.fromJSON(cookie) === null) {
-      fail(`cookieJar.cookies[${i}]`, 'not a serialized cookie (needs at least "key" and "value")');
-    }
+    const problem = serializedCookieProblem(cookie);
+    if (!problem) return;
+    const at = `cookieJar.cookies[${i}]`;
+    if (problem.field === '') fail(at, 'not a serialized cookie (needs at least "key" and "value")');
+    fail(`${at}.${problem.field}`, problem.problem);
   });
 }
 

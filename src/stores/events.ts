@@ -1,6 +1,7 @@
 /**
  * Payloads of the persistence events a pool emits (`persistError`, `statePersisted`, `stateRestored`).
  */
+import type { CookieDrops } from '../cookies.js';
 import type { CorruptStateError, PersistWriteError, UnsupportedStateVersionError } from '../errors.js';
 
 /** Payload of `persistError`: a write failed (the crawl goes on; the next write retries). */
@@ -33,6 +34,11 @@ export interface StateRestoredEvent {
   retired: number;
   /** Saved sessions not restored because the pool was full (`maxPoolSize`) or the id was taken. */
   dropped: string[];
+  /**
+   * Saved cookies left out of restored jars, per session id (sessions that lost none are not listed): evicted by
+   * `maxCookiesPerDomain` / `maxCookiesPerSession` (lowered since the save), or refused (a public-suffix domain).
+   */
+  cookiesDropped: Record<string, CookieDrops>;
   /** With `startFresh`: the error that made the pool begin empty. */
   discarded?: CorruptStateError | UnsupportedStateVersionError;
   /** With `startFresh`: where the state that could not be loaded was moved (it is never deleted). */

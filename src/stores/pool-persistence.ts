@@ -4,6 +4,7 @@
  * class only reads them through `PersistenceHost` and asks the pool to adopt restored sessions.
  */
 import { type SessionStateName, stateNameOf } from '../../machines/session.machine.js';
+import { serializeCookieJar } from '../cookies.js';
 import { CorruptStateError, PersistWriteError, UnsupportedStateVersionError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { CrawleeSessionPoolState } from './crawlee.js';
@@ -89,7 +90,7 @@ export class PoolPersistence {
     const before = this.#host.counters();
     const result = document
       ? adoptRecords(document.sessions, this.#host)
-      : { alive: [], retired: 0, dropped: [] };
+      : { alive: [], retired: 0, dropped: [], cookiesDropped: {} };
     if (document) {
       this.#host.setCounters({
         createdCount: Math.max(document.pool.createdCount, this.#host.counters().createdCount),
@@ -103,6 +104,7 @@ export class PoolPersistence {
       restored: result.alive.length,
       retired: result.retired,
       dropped: result.dropped,
+      cookiesDropped: result.cookiesDropped,
     };
     if (discarded) event.discarded = discarded;
     if (movedTo !== undefined) event.movedTo = movedTo;
@@ -207,7 +209,9 @@ export class PoolPersistence {
         const record = {
           ...context,
           state: stateNameOf(snapshot.value) satisfies SessionStateName,
-          cookieJar: session.cookieJar.serializeSync() ?? null,
+          cookieJar: serializeCookieJar(session.cookieJar, (dropped) =>
+            this.#host.cookieDropped?.({ sessionId: id, url: dropped.domain ?? '', ...dropped }),
+          ),
         };
         texts.set(id, JSON.stringify(record));
       } catch (error) {

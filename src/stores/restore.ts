@@ -6,8 +6,8 @@
  */
 import type { SessionInput } from '../../machines/session.machine.js';
 import type { Clock } from '../clock.js';
-import { type CookieJar, type CookieLimits, restoreCookieJar } from '../cookies.js';
-import type { Session } from '../session.js';
+import { type CookieDrops, type CookieJar, type CookieLimits, restoreCookies } from '../cookies.js';
+import type { CookieRejection, Session } from '../session.js';
 import { type CrawleeSessionPoolState, convertCrawleeState } from './crawlee.js';
 import type { PersistErrorEvent, StatePersistedEvent } from './events.js';
 import type { PersistedPoolRecord, PersistedSessionRecord } from './types.js';
@@ -20,6 +20,11 @@ export interface CrawleeImportResult {
   retired: number;
   /** Ids not imported: the pool was full or already had a session with that id. */
   rejected: string[];
+  /**
+   * Cookies left out of imported sessions' jars, per session id (sessions that lost none are not listed):
+   * evicted by `maxCookiesPerDomain` / `maxCookiesPerSession`, or refused (a public-suffix domain).
+   */
+  cookiesDropped: Record<string, CookieDrops>;
 }
 
 /** What persistence needs from its pool. */
@@ -34,6 +39,11 @@ export interface PersistenceHost {
   /** Spawns the sessions in one batch with their jars; returns the ids the pool did not accept. */
   adopt(inputs: SessionInput[], jars: Map<string, CookieJar>): string[];
   persistError(event: PersistErrorEvent): void;
+  /**
+   * A cookie could not be written (a date that is no date, put into the jar by hand) and was removed from its jar;
+   * the pool reports it as `cookieRejected`. Optional: without it the cookie is dropped silently.
+   */
+  cookieDropped?(rejection: CookieRejection): void;
   statePersisted(event: StatePersistedEvent): void;
 }
 
@@ -41,6 +51,8 @@ export interface AdoptResult {
   alive: string[];
   retired: number;
   dropped: string[];
+  /** Cookies left out of the restored jars, per session id (only sessions that lost some). */
+  cookiesDropped: Record<string, CookieDrops>;
 }
 
 /**
@@ -53,10 +65,13 @@ export function adoptRecords(records: readonly PersistedSessionRecord[], host: P
   const inputs: SessionInput[] = [];
   const jars = new Map<string, CookieJar>();
   const retireNow: Array<[string, NonNullable<PersistedSessionRecord['retirementReason']>]> = [];
+  const cookiesDropped: Record<string, CookieDrops> = {};
   for (const record of records) {
     const { state: _derived, cookieJar, ...context } = record;
     inputs.push(context as unknown as SessionInput);
-    jars.set(record.id, restoreCookieJar(cookieJar, host.cookieLimits));
+    const restored = restoreCookies(cookieJar, host.cookieLimits);
+    jars.set(record.id, restored.jar);
+    if (restored.dropped.count > 0) cookiesDropped[record.id] = restored.dropped;
     if (record.retirementReason !== null) retireNow.push([record.id, record.retirementReason]);
     else if (record.expiresAt <= now) retireNow.push([record.id, 'expired']);
   }
@@ -68,7 +83,8 @@ export function adoptRecords(records: readonly PersistedSessionRecord[], host: P
     if (!droppedSet.has(id)) host.session(id)?.send({ type: 'session.retire', reason });
   }
   const alive = inputs.map((input) => input.id).filter((id) => !droppedSet.has(id) && host.session(id));
-  return { alive, retired: host.counters().retiredCount - retiredBefore, dropped };
+  for (const id of dropped) delete cookiesDropped[id];
+  return { alive, retired: host.counters().retiredCount - retiredBefore, dropped, cookiesDropped };
 }
 
 /** Imports Crawlee's persisted pool state into a running pool (see `SessionPool.importCrawleeState`). */
@@ -78,5 +94,10 @@ export function importCrawleeSessions(
 ): CrawleeImportResult {
   const records = convertCrawleeState(state, { blockedStatusCodes: host.blockedStatusCodes });
   const result = adoptRecords(records, host);
-  return { imported: result.alive, retired: result.retired, rejected: result.dropped };
+  return {
+    imported: result.alive,
+    retired: result.retired,
+    rejected: result.dropped,
+    cookiesDropped: result.cookiesDropped,
+  };
 }
