@@ -1,4 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InspectorStartError, InvalidOptionError, SessionPool } from '../src/index.js';
@@ -11,6 +17,7 @@ import {
   startInspector,
   startInspectorServer,
 } from '../src/inspect/index.js';
+import { ReplayBuffer } from '../src/inspect/replay-buffer.js';
 
 interface Message {
   type: string;
@@ -82,6 +89,74 @@ function registrations(browser: Browser): Message[] {
 /** The inspector's id of the actor registered under `name` (the session id, for sessions). */
 function inspectedIdOf(browser: Browser, name: string): string | undefined {
   return registrations(browser).find((message) => message.name === name)?.sessionId;
+}
+
+/** Status of a plain GET with the given Host header (fetch cannot set Host). */
+function httpStatus(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path: '/', headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** Status of a WebSocket upgrade request with the given headers: 101 if accepted. */
+function upgradeStatus(port: number, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path: '/',
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        ...headers,
+      },
+    });
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+function sourceUrl(path: string): string {
+  return pathToFileURL(join(repoRoot, path)).href;
+}
+
+/** Runs an ES module through tsx in a child process; a bound on waiting, not a timing assertion. */
+async function runScript(source: string): Promise<{ code: number | null; stdout: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'session-supervisor-inspect-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'script.mts');
+  await writeFile(file, source);
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += String(chunk);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve) =>
+    child.on('exit', (exitCode) => resolve(exitCode)),
+  );
+  clearTimeout(timer);
+  return { code, stdout };
 }
 
 describe('startInspector (relay + sanitized inspector)', () => {
@@ -215,6 +290,24 @@ describe('startInspector (relay + sanitized inspector)', () => {
     expect(registrations(browser)[0]).not.toHaveProperty('definition');
   });
 
+  it('resolves only once its socket is open, and a process that starts and closes it at once exits (finding 7)', async () => {
+    const running = await startInspector();
+    // The relay counts the inspector's socket as soon as the relay has accepted it; resolved means open.
+    expect(running.server.clientCount).toBe(1);
+    await running.close();
+    const exit = await runScript(`
+      import { SessionPool } from ${JSON.stringify(sourceUrl('src/index.ts'))};
+      import { startInspector } from ${JSON.stringify(sourceUrl('src/inspect/index.ts'))};
+      const inspector = await startInspector();
+      const pool = await SessionPool.open({ maxPoolSize: 5, inspect: inspector.inspect });
+      (await pool.getSession()).markGood();
+      await pool.teardown();
+      await inspector.close();
+      console.log('closed');
+    `);
+    expect(exit).toEqual({ code: 0, stdout: 'closed\n' });
+  });
+
   it('closes idempotently: clients are disconnected, the port is released, later inspection is dropped', async () => {
     const running = await startInspector();
     await connectBrowser(running.wsUrl);
@@ -245,18 +338,77 @@ describe('startInspectorServer', () => {
     expect(page).toContain("new WebSocket('ws://' + location.host)");
   });
 
-  it('relays between clients and refuses WebSocket connections from other web pages', async () => {
+  it('relays what producers send to viewers, and refuses WebSocket connections from other web pages', async () => {
     server = await startInspectorServer();
-    const ownPage = await connectBrowser(server.wsUrl, { origin: `http://localhost:${server.port}` });
+    const ownPage = await connectBrowser(server.wsUrl, { origin: `http://127.0.0.1:${server.port}` });
     await expect(connectBrowser(server.wsUrl, { origin: 'https://evil.example' })).rejects.toThrow(
       'WebSocket refused',
     );
-    const sender = new WebSocket(server.wsUrl);
+    // Origin must be the page's own origin exactly, as the bridge page sends it.
+    await expect(
+      connectBrowser(server.wsUrl, { origin: `http://evil.example:${server.port}` }),
+    ).rejects.toThrow('WebSocket refused');
+    const sender = new WebSocket(server.producerUrl);
     await new Promise((resolve) => sender.addEventListener('open', resolve));
     cleanups.push(() => sender.close());
     sender.send(JSON.stringify({ type: '@xstate.event', sessionId: 'x:1', event: { type: 'ping' } }));
     await ownPage.waitFor('the relayed event', () => ownPage.messages.length === 1);
     expect(ownPage.messages[0]?.event?.type).toBe('ping');
+  });
+
+  it('relays nothing from clients without its token: no fake actors in the inspector (finding 6)', async () => {
+    server = await startInspectorServer();
+    const viewer = await connectBrowser(server.wsUrl);
+    const intruder = new WebSocket(server.wsUrl);
+    await new Promise((resolve) => intruder.addEventListener('open', resolve));
+    cleanups.push(() => intruder.close());
+    const forged = JSON.stringify({ type: '@xstate.actor', sessionId: 'fake:1', name: 'session_admin' });
+    intruder.send(forged);
+    const wrongToken = new WebSocket(`${server.wsUrl}/?token=${'0'.repeat(48)}`);
+    await new Promise((resolve) => wrongToken.addEventListener('open', resolve));
+    cleanups.push(() => wrongToken.close());
+    wrongToken.send(forged);
+    // Then a real message: once it has arrived, the forged ones (sent before it) would have too.
+    const producer = new WebSocket(server.producerUrl);
+    await new Promise((resolve) => producer.addEventListener('open', resolve));
+    cleanups.push(() => producer.close());
+    producer.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'real:1', name: 'pool' }));
+    await viewer.waitFor('the real registration', () => viewer.messages.length >= 1);
+    expect(viewer.messages.map((message) => message.sessionId)).toEqual(['real:1']);
+    const late = await connectBrowser(server.wsUrl);
+    await late.waitFor('the replay', () => late.messages.length >= 1);
+    expect(late.messages.map((message) => message.sessionId)).toEqual(['real:1']);
+    expect(server.producerUrl).toMatch(/\?token=[0-9a-f]{48}$/);
+  });
+
+  it('answers only requests for this machine, like the dashboard (DNS rebinding, finding 6)', async () => {
+    server = await startInspectorServer();
+    const port = server.port;
+    expect(await httpStatus(port, `127.0.0.1:${port}`)).toBe(200);
+    expect(await httpStatus(port, `localhost:${port}`)).toBe(200);
+    expect(await httpStatus(port, `rebound.evil.example:${port}`)).toBe(403);
+    expect(await upgradeStatus(port, { host: `127.0.0.1:${port}` })).toBe(101);
+    expect(await upgradeStatus(port, { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` })).toBe(
+      101,
+    );
+    expect(
+      await upgradeStatus(port, {
+        host: `rebound.evil.example:${port}`,
+        origin: `http://rebound.evil.example:${port}`,
+      }),
+    ).toBe(403);
+    expect(await upgradeStatus(port, { host: `127.0.0.1:${port}`, origin: 'null' })).toBe(403);
+  });
+
+  it('disconnects a client that sends a message over maxMessageBytes', async () => {
+    server = await startInspectorServer({ maxMessageBytes: 64 * 1024 });
+    const producer = new WebSocket(server.producerUrl);
+    await new Promise((resolve) => producer.addEventListener('open', resolve));
+    const closed = new Promise<number>((resolve) =>
+      producer.addEventListener('close', (event) => resolve(event.code)),
+    );
+    producer.send(JSON.stringify({ type: '@xstate.event', sessionId: 'x', pad: 'x'.repeat(100 * 1024) }));
+    expect(await closed).toBe(1009);
   });
 
   it('rejects bad options and a taken port with typed errors', async () => {
@@ -283,13 +435,44 @@ describe('startInspectorServer', () => {
   it('buffers what happens before the socket opens (createSanitizedInspector with maxDeferredEvents)', async () => {
     server = await startInspectorServer();
     const browser = await connectBrowser(server.wsUrl);
-    const early = createSanitizedInspector({ url: server.wsUrl });
+    const early = createSanitizedInspector({ url: server.producerUrl });
     cleanups.push(() => early.stop());
     // Spawned before the inspector's socket can have opened; with the library's default (200) most are lost.
     const pool = await openPool({ inspect: early.inspect, maxPoolSize: 400, shardCapacity: 400 });
     for (let index = 0; index < 400; index += 1) await pool.getSession();
     await browser.waitFor('every registration', () => registrations(browser).length >= 402);
     expect(registrations(browser)).toHaveLength(402);
+  });
+});
+
+describe('ReplayBuffer', () => {
+  const actor = (id: string, padding = 0) =>
+    JSON.stringify({ type: '@xstate.actor', sessionId: id, pad: 'x'.repeat(padding) });
+  const event = (id: string, padding = 0) =>
+    JSON.stringify({ type: '@xstate.event', sessionId: id, event: { type: 'e' }, pad: 'x'.repeat(padding) });
+
+  it('keeps its byte budget: 40 registrations of 1 MB leave at most maxBytes, the newest actors kept', () => {
+    const buffer = new ReplayBuffer({ maxActors: 100_000, maxEvents: 1_000, maxBytes: 4 * 1024 * 1024 });
+    for (let index = 0; index < 40; index += 1) buffer.record(actor(`a${index}`, 1024 * 1024));
+    expect(buffer.byteSize).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(buffer.actorCount).toBe(3);
+    const ids = buffer.messages().map((message) => JSON.parse(message).sessionId);
+    expect(ids).toEqual(['a37', 'a38', 'a39']);
+    // A message larger than the whole budget is relayed but never kept.
+    buffer.record(actor('huge', 5 * 1024 * 1024));
+    expect(buffer.messages()).toHaveLength(3);
+  });
+
+  it('drops the oldest events before any actor, and counts bytes back when actors finish', () => {
+    const buffer = new ReplayBuffer({ maxActors: 10, maxEvents: 1_000, maxBytes: 10_000 });
+    buffer.record(actor('a'));
+    for (let index = 0; index < 100; index += 1) buffer.record(event(`a`, 500));
+    expect(buffer.byteSize).toBeLessThanOrEqual(10_000);
+    expect(buffer.actorCount).toBe(1);
+    buffer.record(JSON.stringify({ type: '@xstate.snapshot', sessionId: 'a', snapshot: { status: 'done' } }));
+    expect(buffer.actorCount).toBe(0);
+    const eventsOnly = buffer.messages().reduce((sum, message) => sum + Buffer.byteLength(message), 0);
+    expect(buffer.byteSize).toBe(eventsOnly);
   });
 });
 

@@ -7,9 +7,14 @@
  * Why not that server as it is: it listens on every network interface (the page shows session data), cannot
  * listen on port 0 or tell which port it got, stops without waiting, and replays only its last 200 messages to
  * a browser that connects late — so with 10,000 sessions a browser opened after start-up never learns the actors
- * exist. This relay binds to loopback by default, refuses WebSocket connections from other web pages, and keeps
- * the registration and latest snapshot of every live actor for late browsers.
+ * exist. It also takes messages from any client and sends them to every other one, so any local program or web
+ * page could inject actors into the user's inspector. This relay binds to loopback by default; answers only
+ * requests whose `Host` is a loopback name and whose `Origin`, if any, is its own page (as the dashboard does: a
+ * page that rebinds a DNS name to 127.0.0.1 is refused); relays only what producers holding its random token
+ * send, to viewers only; bounds each message and the replay kept for late browsers by bytes; and keeps the
+ * registration and latest snapshot of every live actor for those browsers.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { InspectorStartError, InvalidOptionError } from '../errors.js';
@@ -20,6 +25,7 @@ import { ReplayBuffer } from './replay-buffer.js';
 /** The part of the `ws` package this relay uses (`ws` ships with `@statelyai/inspect`, without types). */
 interface WsSocket {
   readonly readyState: number;
+  readonly bufferedAmount: number;
   send(data: string): void;
   terminate(): void;
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): void;
@@ -53,13 +59,25 @@ export interface InspectorServerOptions {
   maxReplayActors?: number;
   /** Most recent `@xstate.event` messages replayed to late browsers. Default 1,000. */
   maxReplayEvents?: number;
+  /**
+   * Bytes of everything kept for late browsers; beyond it the oldest events, then the oldest actors, are
+   * dropped from the replay (they are still relayed live). Default 128 MiB.
+   */
+  maxReplayBytes?: number;
+  /** Largest WebSocket message accepted; a client sending a larger one is disconnected. Default 1 MiB. */
+  maxMessageBytes?: number;
 }
 
 export interface InspectorServer {
   /** The page to open in a browser, e.g. `http://127.0.0.1:41234/`. */
   readonly url: string;
-  /** Where inspectors connect, e.g. `ws://127.0.0.1:41234`. */
+  /** Where viewers (the bridge page, other readers) connect, e.g. `ws://127.0.0.1:41234`. They only receive. */
   readonly wsUrl: string;
+  /**
+   * Where producers connect: `wsUrl` with the relay's random token (`?token=…`). Only messages from producers
+   * are relayed, so pass this, not `wsUrl`, to `createSanitizedInspector`. Treat it as a secret.
+   */
+  readonly producerUrl: string;
   readonly host: string;
   readonly port: number;
   /** Connected WebSocket clients (inspected processes and browsers). */
@@ -74,20 +92,44 @@ function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** A browser page may connect only if it is our own bridge page; Node clients send no Origin. */
-function isAllowedOrigin(request: IncomingMessage, port: number): boolean {
+/** The `Host` names the dashboard answers to: this machine only, any port (an SSH tunnel may change it). */
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/;
+
+/**
+ * Only requests for this machine's names (or, when the relay was told to listen elsewhere, for exactly that
+ * address): a page on another origin that rebinds its DNS name to 127.0.0.1 sends its own name as `Host`.
+ */
+function isAllowedHost(request: IncomingMessage, ownHost: string): boolean {
+  const host = request.headers.host ?? '';
+  return LOOPBACK_HOST.test(host) || host === ownHost;
+}
+
+/** A browser page may connect only from our own bridge page, i.e. the origin of the `Host` it asked for. */
+function isAllowedOrigin(request: IncomingMessage): boolean {
   const origin = request.headers.origin;
-  if (origin === undefined) return true;
+  if (origin === undefined) return true; // not a browser: Node clients send no Origin
+  return origin === `http://${request.headers.host ?? ''}`;
+}
+
+function hasToken(request: IncomingMessage, token: Buffer): boolean {
+  let given: string | null;
   try {
-    const url = new URL(origin);
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    return url.port === String(port) && (loopback || url.host === request.headers.host);
+    given = new URL(request.url ?? '/', 'http://relay').searchParams.get('token');
   } catch {
     return false;
   }
+  if (given === null) return false;
+  const candidate = Buffer.from(given);
+  return candidate.length === token.length && timingSafeEqual(candidate, token);
 }
 
+/** Bytes a viewer may fall behind before it is dropped (its page reconnects and gets the replay). */
+const MAX_CLIENT_BACKLOG = 64 * 1024 * 1024;
+
 function validate(options: InspectorServerOptions): Required<InspectorServerOptions> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', 'expected an object');
+  }
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) {
     throw new InvalidOptionError('host', 'expected a non-empty string');
@@ -109,6 +151,15 @@ function validate(options: InspectorServerOptions): Required<InspectorServerOpti
     maxReplayEvents: numberOption('maxReplayEvents', options.maxReplayEvents, 1_000, {
       integer: true,
       min: 0,
+    }),
+    maxReplayBytes: numberOption('maxReplayBytes', options.maxReplayBytes, 128 * 1024 * 1024, {
+      integer: true,
+      min: 0,
+    }),
+    maxMessageBytes: numberOption('maxMessageBytes', options.maxMessageBytes, 1024 * 1024, {
+      integer: true,
+      min: 1024,
+      max: 256 * 1024 * 1024,
     }),
   };
 }
@@ -138,36 +189,61 @@ async function listen(server: Server, host: string, port: number): Promise<numbe
 export async function startInspectorServer(options: InspectorServerOptions = {}): Promise<InspectorServer> {
   const config = validate(options);
   const { WebSocketServer } = (await import(WS_PACKAGE)) as WsModule;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
-  const replay = new ReplayBuffer(config.maxReplayActors, config.maxReplayEvents);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes });
+  const replay = new ReplayBuffer({
+    maxActors: config.maxReplayActors,
+    maxEvents: config.maxReplayEvents,
+    maxBytes: config.maxReplayBytes,
+  });
+  const tokenText = randomBytes(24).toString('hex');
+  const token = Buffer.from(tokenText);
+  const producers = new WeakSet<WsSocket>();
   const waiters = new Set<() => void>();
   let page = '';
+  let ownHost = '';
   const http = createServer((request, response) => {
+    if (!isAllowedHost(request, ownHost)) {
+      response.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('bad host');
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    response.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
     response.end(request.method === 'HEAD' ? undefined : page);
   });
   const port = await listen(http, config.host, config.port);
+  ownHost = `${hostForUrl(config.host)}:${port}`;
   page = bridgePage(config.inspectorUrl);
 
   http.on('upgrade', (request, socket, head) => {
-    if (!isAllowedOrigin(request, port)) {
+    socket.on('error', () => socket.destroy());
+    if (!isAllowedHost(request, ownHost) || !isAllowedOrigin(request)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
+    const producer = hasToken(request, token);
     wss.handleUpgrade(request, socket, head, (client) => {
-      for (const message of replay.messages()) client.send(message);
+      if (producer) producers.add(client);
+      else for (const message of replay.messages()) client.send(message);
       client.on('message', (data, isBinary) => {
-        if (isBinary) return;
+        // Viewers only listen: whatever they send is dropped, so nothing but our own stream reaches the UI.
+        if (isBinary || !producers.has(client)) return;
         const message = Array.isArray(data)
           ? Buffer.concat(data).toString()
           : Buffer.from(data as ArrayBuffer).toString();
         replay.record(message);
-        for (const other of wss.clients)
-          if (other !== client && other.readyState === OPEN) other.send(message);
+        for (const other of wss.clients) {
+          if (producers.has(other) || other.readyState !== OPEN) continue;
+          if (other.bufferedAmount > MAX_CLIENT_BACKLOG) other.terminate();
+          else other.send(message);
+        }
       });
       client.on('error', () => client.terminate());
       for (const wake of [...waiters]) wake();
@@ -179,6 +255,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   return {
     url: `http://${base}/`,
     wsUrl: `ws://${base}`,
+    producerUrl: `ws://${base}/?token=${tokenText}`,
     host: config.host,
     port,
     get clientCount() {
