@@ -72,8 +72,16 @@ export type LoggedEventName = keyof LoggedEvents;
 // biome-ignore lint/suspicious/noExplicitAny: listeners of different events take different arguments
 type AnyListener = (...args: any[]) => void;
 
-/** A pool (or a shared pool) whose events can be logged. */
+/**
+ * A pool (`SessionPool`, or a shared pool on Redis) whose events can be logged: anything with eventemitter3-style
+ * `on`/`off`. The parameters are `never` so that emitters typed with their own event maps fit.
+ */
 export interface LogSource {
+  on(event: never, listener: never): unknown;
+  off(event: never, listener: never): unknown;
+}
+
+interface LooseEmitter {
   on(event: LoggedEventName, listener: AnyListener): unknown;
   off(event: LoggedEventName, listener: AnyListener): unknown;
 }
@@ -161,11 +169,8 @@ export interface AttachLoggerOptions {
  * detach();
  * ```
  */
-export function attachLogger(
-  source: LogSource,
-  logger: Logger,
-  options: AttachLoggerOptions = {},
-): () => void {
+export function attachLogger(pool: LogSource, logger: Logger, options: AttachLoggerOptions = {}): () => void {
+  const source = pool as unknown as LooseEmitter;
   const checked = resolveLogger(logger) as Logger;
   const bindings = options.bindings ?? {};
   const writerFor =
