@@ -6,8 +6,9 @@ import type { ResolvedHttpOptions } from './options.js';
 
 /**
  * - `good`: the session worked (2xx, 3xx, and 4xx that are not blocked codes: the page exists or not, the
- *   session is not at fault);
- * - `bad`: 5xx, network errors, timeouts, redirect loops: error score +1, worth retrying elsewhere;
+ *   session is not at fault), and 5xx listed in `ignoreHttpErrorStatusCodes`;
+ * - `bad`: 5xx, codes listed in `additionalHttpErrorStatusCodes`, network errors, timeouts, redirect loops:
+ *   error score +1, worth retrying elsewhere;
  * - `blocked`: a blocked status code: the session retires;
  * - `coolDown`: a blocked code (or 503) with `Retry-After` under the `coolDown` policy: out of rotation until then.
  */
@@ -43,20 +44,34 @@ export function parseRetryAfter(
   return Math.min(Math.max(0, date - wallNow), MAX_RETRY_AFTER_MS);
 }
 
-/** What a status code (and its `Retry-After`) means for the session, under the pool's options. */
+/**
+ * What a status code (and its `Retry-After`) means for the session, under the pool's options. Blocked status
+ * codes come first (they retire the session whatever the other lists say, as in Crawlee); then
+ * `ignoreHttpErrorStatusCodes` keeps a listed 5xx from counting against the session, and
+ * `additionalHttpErrorStatusCodes` makes a listed non-5xx count as a failure.
+ */
 export function classifyStatus(
   statusCode: number,
   retryAfter: string | string[] | undefined,
   blockedStatusCodes: readonly number[],
-  options: Pick<ResolvedHttpOptions, 'retryAfterPolicy'>,
+  options: Pick<
+    ResolvedHttpOptions,
+    'retryAfterPolicy' | 'ignoreHttpErrorStatusCodes' | 'additionalHttpErrorStatusCodes'
+  >,
 ): Outcome {
   const blocked = blockedStatusCodes.includes(statusCode);
-  if (options.retryAfterPolicy === 'coolDown' && (statusCode === 429 || statusCode === 503 || blocked)) {
+  const ignored = !blocked && options.ignoreHttpErrorStatusCodes.has(statusCode);
+  if (
+    options.retryAfterPolicy === 'coolDown' &&
+    !ignored &&
+    (statusCode === 429 || statusCode === 503 || blocked)
+  ) {
     const retryAfterMs = parseRetryAfter(retryAfter);
     if (retryAfterMs !== undefined) return { kind: 'coolDown', retryAfterMs };
   }
   if (blocked) return BLOCKED;
-  if (statusCode >= 500) return BAD;
+  if (options.additionalHttpErrorStatusCodes.has(statusCode)) return BAD;
+  if (statusCode >= 500 && !ignored) return BAD;
   return GOOD;
 }
 

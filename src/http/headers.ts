@@ -61,8 +61,59 @@ export function flattenHeaders(headers: RequestHeaders | undefined): string[] {
 }
 
 /**
- * The headers to send: the caller's, then the profile's headers the caller did not set, and the jar's cookies
- * appended to the caller's own `Cookie` header (one header, as RFC 6265 asks).
+ * User agents that HTTP clients send when their caller set none: undici's `fetch` (`undici`), Node's global
+ * `fetch` (`node`), axios, got, node-fetch. On a session's dispatcher such a value says nothing about what the
+ * caller wants, so the session's profile replaces it; any other value is the caller's choice and is kept.
+ */
+const CLIENT_DEFAULT_USER_AGENTS: readonly RegExp[] = [
+  /^undici$/i,
+  /^node$/i,
+  /^axios\/\d[\w.-]*$/i,
+  /^got(?:\/[\w.-]+)? \(https:\/\/github\.com\/sindresorhus\/got\)$/i,
+  /^node-fetch(?:\/\d[\w.-]*)?(?: \(\+https:\/\/github\.com\/(?:bitinn|node-fetch)\/node-fetch\))?$/i,
+];
+
+/** Whether `value` is the default user agent of a known HTTP client (undici, Node `fetch`, axios, got, node-fetch). */
+export function isClientDefaultUserAgent(value: string): boolean {
+  const trimmed = value.trim();
+  return CLIENT_DEFAULT_USER_AGENTS.some((pattern) => pattern.test(trimmed));
+}
+
+/** One `name=value` pair of a `Cookie` header; a pair without `=` is a cookie with an empty name. */
+function cookiePairs(header: string): { name: string; pair: string }[] {
+  const pairs: { name: string; pair: string }[] = [];
+  for (const part of header.split(';')) {
+    const pair = part.trim();
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    pairs.push({ name: eq === -1 ? '' : pair.slice(0, eq).trim(), pair });
+  }
+  return pairs;
+}
+
+/**
+ * The request's own `Cookie` value merged with the jar's, as Crawlee merges them: the request's value wins per
+ * name and no name is sent twice. The request's cookies come first (the last of a repeated name wins), then the
+ * jar's cookies whose names the request did not set, in the jar's order (RFC 6265: longer paths first).
+ */
+export function mergeCookieHeader(requestCookie: string, jarCookie: string): string {
+  if (!requestCookie) return jarCookie;
+  const byName = new Map<string, string>();
+  for (const { name, pair } of cookiePairs(requestCookie)) {
+    byName.delete(name);
+    byName.set(name, pair);
+  }
+  const merged = [...byName.values()];
+  if (jarCookie) {
+    for (const { name, pair } of cookiePairs(jarCookie)) if (!byName.has(name)) merged.push(pair);
+  }
+  return merged.join('; ');
+}
+
+/**
+ * The headers to send: the caller's, then the profile's headers the caller did not set, and one `Cookie` header
+ * (RFC 6265) merging the caller's cookies with the jar's (`mergeCookieHeader`). A client's default user agent
+ * (`isClientDefaultUserAgent`) counts as not set when the profile has a user agent.
  */
 export function mergeRequestHeaders(
   headers: RequestHeaders | undefined,
@@ -71,6 +122,7 @@ export function mergeRequestHeaders(
 ): string[] {
   const out = flattenHeaders(headers);
   let cookieIndex = -1;
+  const replacesDefaultAgent = profile?.names.has('user-agent') === true;
   const seen = profile ? new Set<string>() : undefined;
   for (let i = 0; i < out.length; i += 2) {
     const lower = (out[i] as string).toLowerCase();
@@ -84,6 +136,14 @@ export function mergeRequestHeaders(
         i -= 2;
         continue;
       }
+    } else if (
+      lower === 'user-agent' &&
+      replacesDefaultAgent &&
+      isClientDefaultUserAgent(out[i + 1] as string)
+    ) {
+      out.splice(i, 2);
+      i -= 2;
+      continue;
     }
     seen?.add(lower);
   }
@@ -93,9 +153,12 @@ export function mergeRequestHeaders(
       if (!seen?.has((flat[i] as string).toLowerCase())) out.push(flat[i] as string, flat[i + 1] as string);
     }
   }
-  if (cookie) {
-    if (cookieIndex === -1) out.push('cookie', cookie);
-    else out[cookieIndex + 1] = out[cookieIndex + 1] ? `${out[cookieIndex + 1]}; ${cookie}` : cookie;
+  if (cookieIndex !== -1) {
+    const merged = mergeCookieHeader(out[cookieIndex + 1] as string, cookie);
+    if (merged) out[cookieIndex + 1] = merged;
+    else out.splice(cookieIndex, 2);
+  } else if (cookie) {
+    out.push('cookie', cookie);
   }
   return out;
 }
