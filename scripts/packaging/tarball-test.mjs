@@ -33,14 +33,17 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
 const CORE = Object.keys(pkg.dependencies).sort();
 const PEERS = Object.keys(pkg.peerDependencies).sort();
-/** Subpath → the peers it needs. */
+/**
+ * Subpath → the peers it needs at run time. `/playwright` works on the browser objects a caller passes and imports
+ * only types from `playwright-core` (installed along with `playwright` too), so it loads without it.
+ */
 const SUBPATHS = {
   redis: ['ioredis'],
   inspect: ['@statelyai/inspect', 'ws'],
   dashboard: [],
   testing: [],
   crawlee: ['crawlee'],
-  playwright: ['playwright-core'],
+  playwright: [],
 };
 const keep = process.argv.includes('--keep');
 const work = mkdtempSync(join(tmpdir(), 'session-supervisor-tarball-'));
@@ -147,7 +150,7 @@ const testing = require('session-supervisor/testing');
 const dashboard = require('session-supervisor/dashboard');
 console.log(JSON.stringify({
   pool: typeof root.SessionPool,
-  machine: typeof root.sessionMachine,
+  machine: typeof root.sessionMachine.transition,
   error: typeof root.SessionSupervisorError,
   site: typeof testing.startTestSite,
   dashboard: typeof dashboard.startDashboard,

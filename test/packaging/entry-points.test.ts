@@ -65,6 +65,9 @@ describe('what each entry point loads (fresh process)', () => {
     ['src/testing/index.ts', []],
     ['src/redis/index.ts', ['ioredis']],
     ['src/inspect/index.ts', ['@statelyai/inspect']],
+    ['src/crawlee/index.ts', ['crawlee']],
+    // Types only from playwright-core: it works on the browser objects a caller passes.
+    ['src/playwright/index.ts', []],
   ])('%s loads the core and %j, no other peer', (entry, peers) => {
     const { loaded, importedByOwn } = loadsOf(entry);
     expect(importedByOwn.filter((name) => !CORE.includes(name))).toEqual(peers);
