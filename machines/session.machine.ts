@@ -105,7 +105,6 @@ export type ReleaseOutcome = 'good' | 'bad' | 'aborted' | 'unused';
 /** Longest deadline accepted for `maxAgeSecs` and cool-downs: ten years of 365 days. */
 export const MAX_DEADLINE_MS = 10 * 365 * 24 * 3600 * 1000;
 
-
 /** What the pool passes to spawn a session. Counters default to zero, so a saved context restores a session. */
 export type SessionInput = Pick<
   SessionContext,
@@ -297,7 +296,9 @@ export const sessionMachine = setup({
     recordReservation: assign({
       reserved: ({ context }) => context.reserved + 1,
       nextUseAt: ({ context, event }) =>
-        event.type === 'session.reserve' && event.minDelayMs > 0 ? event.at + event.minDelayMs : context.nextUseAt,
+        event.type === 'session.reserve' && event.minDelayMs > 0
+          ? event.at + event.minDelayMs
+          : context.nextUseAt,
     }),
     recordRelease: assign(({ context, event }) => {
       const release = event as ReleaseEvent;

@@ -3,6 +3,9 @@ import type { Dispatcher } from 'undici';
 import { type Actor, createActor } from 'xstate';
 import { findSessionRef, type PoolEmitted, type poolMachine } from '../machines/pool.machine.js';
 import type { SessionEvent, SessionInput } from '../machines/session.machine.js';
+import { type AcquireOptions, SessionAcquirer } from './acquisition/acquirer.js';
+import type { SessionLease } from './acquisition/lease.js';
+import type { PoolView } from './acquisition/strategy.js';
 import { type Clock, systemClock } from './clock.js';
 import { type CookieJar, type CookieLimits, createCookieJar } from './cookies.js';
 import {
@@ -12,9 +15,6 @@ import {
   PoolNotRunningError,
   UnknownSessionError,
 } from './errors.js';
-import { type AcquireOptions, SessionAcquirer } from './acquisition/acquirer.js';
-import type { SessionLease } from './acquisition/lease.js';
-import type { PoolView } from './acquisition/strategy.js';
 import type { SessionFetchInit, SessionResponse } from './http/types.js';
 import { indexScheduledEvents } from './indexed-scheduler.js';
 import { attachLogger } from './logger.js';
@@ -41,6 +41,16 @@ import type { PersistedSessionRecord } from './stores/types.js';
 import { createPoolLogic, retiredSessionActor } from './supervisor.js';
 
 type PoolActor = Actor<typeof poolMachine>;
+
+/** What `pool.withSession` hands its task beside the session. */
+export interface SessionUse {
+  /** Aborts when the caller's signal aborts or the pool is torn down. */
+  signal: AbortSignal;
+  /** The session's undici Dispatcher, reserving nothing more (this use is the request's). */
+  dispatcher: Dispatcher;
+  /** The reserved use itself, to end it another way (`lease.retire()`, `lease.release('unused')`). */
+  lease: SessionLease;
+}
 
 /**
  * A pool of crawler sessions, each a live XState actor, supervised by a pool actor. Names follow Crawlee's
@@ -214,27 +224,29 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   /**
-   * Runs `task` on a reserved use of a session: the use ends as `good` when `task` resolves, as `bad` when it
-   * throws (and the error is rethrown), unless `task` ended the lease itself (`lease.retire()`, …). `signal`
-   * aborts when the caller's `options.signal` does or the pool is torn down: pass it to the request.
+   * Runs `task` on a reserved use of a session: the use ends as `good` when `task` resolves and as `bad` when it
+   * throws (the error is rethrown), unless `task` ended it itself through `lease` (`lease.retire()`, …). Send the
+   * request with `dispatcher` (the session's, reserving nothing more: this use is the request's) and `signal`
+   * (aborts when `options.signal` does or the pool is torn down; an aborted task's use counts, without blame).
    *
    * @example
    * ```ts
-   * const html = await pool.withSession(async (session, signal) => {
-   *   const response = await fetch(url, { dispatcher: session.dispatcher, signal });
+   * const html = await pool.withSession(async (session, { dispatcher, signal }) => {
+   *   const response = await fetch(url, { dispatcher, signal });
    *   if (!response.ok) throw new Error(`status ${response.status}`);
    *   return response.text();
    * });
    * ```
    */
   async withSession<T>(
-    task: (session: Session, signal: AbortSignal, lease: SessionLease) => T | Promise<T>,
+    task: (session: Session, use: SessionUse) => T | Promise<T>,
     options: AcquireOptions = {},
   ): Promise<T> {
-    if (typeof task !== 'function') throw new InvalidOptionError('task', `expected a function, got ${typeof task}`);
+    if (typeof task !== 'function')
+      throw new InvalidOptionError('task', `expected a function, got ${typeof task}`);
     const lease = await this.acquire(options);
     try {
-      const result = await task(lease.session, lease.signal, lease);
+      const result = await task(lease.session, { signal: lease.signal, dispatcher: lease.dispatcher, lease });
       lease.release(lease.signal.aborted ? 'aborted' : 'good');
       return result;
     } catch (error) {
@@ -503,6 +515,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       createSession: () => this.#createSession(),
       creations: () => this.#creations,
       helpersFor: (session, renewal) => this.#http.helpersFor(session, renewal),
+      dispatcherFor: (session) => this.#http.transportOf(session).core,
       scrub: (message) => this.#http.scrub(message),
     });
   }

@@ -17,6 +17,7 @@
  * machines; a fleet grantor reserves atomically in its store and releases there, and everything around it
  * (choice, readiness, waiting, leases) stays the same.
  */
+import type { Dispatcher } from 'undici';
 import {
   canReserveAt,
   hasUnreservedUse,
@@ -61,6 +62,8 @@ export interface AcquisitionHost {
   creations(): ReadonlySet<Promise<unknown>>;
   /** Init helpers bound to one session (requests that count no use and apply no outcome). */
   helpersFor(session: Session, renewal: boolean): InitSessionHelpers;
+  /** The session's dispatcher that reserves nothing (a lease's `dispatcher`). */
+  dispatcherFor(session: Session): Dispatcher;
   scrub(message: string): string;
 }
 
@@ -282,7 +285,9 @@ export class SessionAcquirer {
   /** Whether a session may be handed out with no use reserved: usable, with a use nobody reserved. */
   #canHandOut(session: Session): boolean {
     const { state, context } = contextOf(session);
-    return USABLE_STATES.has(state) && hasUnreservedUse(context) && context.expiresAt > this.#host.clock.now();
+    return (
+      USABLE_STATES.has(state) && hasUnreservedUse(context) && context.expiresAt > this.#host.clock.now()
+    );
   }
 
   /** Whether the session can take a request now, or will once its pending init has run. */
@@ -293,11 +298,18 @@ export class SessionAcquirer {
     if (!USABLE_STATES.has(state) || context.expiresAt <= now) return false;
     if (context.readiness === 'pending') return hasUnreservedUse(context);
     if (context.readiness !== 'ready') return false;
-    return reserve ? canReserveAt(context, now, this.#options.maxConcurrencyPerSession) : hasUnreservedUse(context);
+    return reserve
+      ? canReserveAt(context, now, this.#options.maxConcurrencyPerSession)
+      : hasUnreservedUse(context);
   }
 
   #lease(session: Session, signal: AbortSignal | undefined): SessionLease {
-    const lease = new SessionLease(session, this.#releaseUse, signal);
+    const lease = new SessionLease(
+      session,
+      this.#releaseUse,
+      () => this.#host.dispatcherFor(session),
+      signal,
+    );
     this.#open.add(lease);
     const delay = this.#options.minDelayBetweenUsesMs;
     // The session's pacing wait ends on the clock, not on an event: wake the waiters then.

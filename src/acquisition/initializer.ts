@@ -107,7 +107,10 @@ export class Initializer {
         await signal.wait(
           clock,
           deadline,
-          () => new NoUsableSessionError(`session "${session.id}" did not drain its requests for renewal in time`),
+          () =>
+            new NoUsableSessionError(
+              `session "${session.id}" did not drain its requests for renewal in time`,
+            ),
         );
       }
     } catch (error) {

@@ -3,6 +3,7 @@
  * `pool.withSession` hold while a request is in flight. The reservation itself is the session machine's
  * (`reserved` in its context); a lease is the caller's handle for ending it exactly once.
  */
+import type { Dispatcher } from 'undici';
 import type { ReleaseOutcome } from '../../machines/session.machine.js';
 import type { Session } from '../session.js';
 
@@ -15,12 +16,13 @@ export type ReleaseUse = (lease: SessionLease, outcome: ReleaseOutcome) => void;
  * nothing.
  *
  * `signal` aborts when the lease can no longer be trusted: the caller's own signal aborted, or the pool is torn
- * down. Pass it to the client making the request.
+ * down. Pass it to the client making the request. `dispatcher` sends through the session (its cookies, proxy
+ * and header profile) without reserving another use: the lease holds this request's.
  *
  * @example
  * ```ts
  * await using lease = await pool.acquire();
- * const response = await fetch(url, { dispatcher: lease.session.dispatcher, signal: lease.signal });
+ * const response = await fetch(url, { dispatcher: lease.dispatcher, signal: lease.signal });
  * if (response.ok) lease.markGood();
  * // leaving the block without an outcome releases the use as a failure
  * ```
@@ -30,13 +32,20 @@ export class SessionLease implements AsyncDisposable, Disposable {
   readonly session: Session;
   readonly #controller = new AbortController();
   readonly #release: ReleaseUse;
+  readonly #dispatcher: () => Dispatcher;
   readonly #forgetCallerSignal: () => void;
   #outcome: ReleaseOutcome | undefined;
 
   /** @internal Leases are made by the pool's acquisition. */
-  constructor(session: Session, release: ReleaseUse, callerSignal?: AbortSignal) {
+  constructor(
+    session: Session,
+    release: ReleaseUse,
+    dispatcher: () => Dispatcher,
+    callerSignal?: AbortSignal,
+  ) {
     this.session = session;
     this.#release = release;
+    this.#dispatcher = dispatcher;
     if (callerSignal) {
       const onAbort = () => this.#controller.abort(callerSignal.reason);
       callerSignal.addEventListener('abort', onAbort, { once: true });
@@ -49,6 +58,14 @@ export class SessionLease implements AsyncDisposable, Disposable {
   /** Aborts when the caller's signal aborts or the pool is torn down. */
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  /**
+   * An undici Dispatcher through this session (cookies on every hop, proxy, header profile, redirects) that
+   * reserves nothing and reports nothing: the outcome is this lease's to report.
+   */
+  get dispatcher(): Dispatcher {
+    return this.#dispatcher();
   }
 
   /** How the use ended, or `undefined` while it is held. */

@@ -64,7 +64,12 @@ class FollowingHandler implements Dispatcher.DispatchHandler {
   readonly #history: URL[] = [];
   #location: string | undefined;
 
-  constructor(dispatch: Dispatcher.Dispatch, maxRedirections: number, opts: Options, inner: Dispatcher.DispatchHandler) {
+  constructor(
+    dispatch: Dispatcher.Dispatch,
+    maxRedirections: number,
+    opts: Options,
+    inner: Dispatcher.DispatchHandler,
+  ) {
     this.#dispatch = dispatch;
     this.#maxRedirections = maxRedirections;
     this.#opts = opts;
@@ -79,7 +84,12 @@ class FollowingHandler implements Dispatcher.DispatchHandler {
     this.#inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
+  onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    statusMessage?: string,
+  ): void {
     const opts = this.#opts;
     const current = new URL(opts.path, String(opts.origin));
     const location = headers.location;
@@ -96,7 +106,9 @@ class FollowingHandler implements Dispatcher.DispatchHandler {
     }
     const target = new URL(location as string, current);
     const method = String(opts.method).toUpperCase();
-    const toGet = (statusCode === 303 && method !== 'HEAD') || ((statusCode === 301 || statusCode === 302) && method === 'POST');
+    const toGet =
+      (statusCode === 303 && method !== 'HEAD') ||
+      ((statusCode === 301 || statusCode === 302) && method === 'POST');
     if (toGet) {
       opts.method = 'GET';
       opts.body = null;

@@ -30,14 +30,24 @@ class AffinityHandler extends ForwardingHandler {
   readonly #sessionId: string;
   readonly #affinities: Map<string, string>;
 
-  constructor(inner: Dispatcher.DispatchHandler, sessionId: string, url: string, affinities: Map<string, string>) {
+  constructor(
+    inner: Dispatcher.DispatchHandler,
+    sessionId: string,
+    url: string,
+    affinities: Map<string, string>,
+  ) {
     super(inner);
     this.#url = url;
     this.#sessionId = sessionId;
     this.#affinities = affinities;
   }
 
-  override onResponseStart(controller: Controller, statusCode: number, headers: Headers, message?: string): void {
+  override onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    message?: string,
+  ): void {
     const location = headers.location;
     if (REDIRECT_CODES.has(statusCode) && typeof location === 'string') {
       try {

@@ -13,13 +13,13 @@ import {
   SessionBlockedError,
   SessionRotationsExhaustedError,
 } from '../errors.js';
-import type { Session } from '../session.js';
 import { classifyError, classifyStatus } from '../http/classify.js';
 import { collect, type RawResponse } from '../http/collect.js';
 import { intOption, type ResolvedHttpOptions } from '../http/options.js';
 import { redactUrl } from '../http/proxy.js';
 import type { SessionHttp } from '../http/session-http.js';
 import type { SessionFetchInit, SessionResponse } from '../http/types.js';
+import type { Session } from '../session.js';
 import { runChecker, settleCheckFailure, settleLease } from './outcome.js';
 
 /** What `sessionFetch` needs from the pool's HTTP layer. */
@@ -128,7 +128,9 @@ export async function sessionFetch(
   const tried = new Set<string>();
   let lastError: unknown;
   for (let attempt = 0; attempt <= rotations; attempt += 1) {
-    const lease = await host.acquire(pinned === undefined ? { exclude: tried, signal } : { session: pinned, signal });
+    const lease = await host.acquire(
+      pinned === undefined ? { exclude: tried, signal } : { session: pinned, signal },
+    );
     const session = lease.session;
     tried.add(session.id);
     let raw: RawResponse;
@@ -146,7 +148,12 @@ export async function sessionFetch(
       continue;
     }
     const response = new FetchedResponse(raw, session, attempts.length + 1);
-    const outcome = classifyStatus(raw.statusCode, raw.headers['retry-after'], host.blockedStatusCodes, options);
+    const outcome = classifyStatus(
+      raw.statusCode,
+      raw.headers['retry-after'],
+      host.blockedStatusCodes,
+      options,
+    );
     if (outcome.kind === 'good') {
       if (await runChecker(options, response, raw.body)) {
         settleLease(lease, outcome, raw.statusCode, host.clock);

@@ -65,7 +65,12 @@ export class LeaseHandler extends ForwardingHandler {
     this.#callerFollowsRedirects = (opts as { maxRedirections?: number }).maxRedirections === 0;
   }
 
-  override onResponseStart(controller: Controller, statusCode: number, headers: Headers, message?: string): void {
+  override onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    message?: string,
+  ): void {
     this.#statusCode = statusCode;
     this.#headers = headers;
     super.onResponseStart(controller, statusCode, headers, message);
