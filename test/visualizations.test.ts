@@ -42,7 +42,7 @@ describe('committed diagrams', () => {
 });
 
 describe('session diagram', () => {
-  it('shows every state, the eventless (always) and delayed (after) transitions, guards and actions', async () => {
+  it('shows every state, the eventless (always) transitions, the deadline steps, guards and actions', async () => {
     const sources = await loadMachines(repoRoot);
     const session = sources.find((source) => source.name === 'session.machine');
     const mermaid = toMermaid(machineToGraph(session!.machine), session!.sourcePath);
@@ -56,8 +56,12 @@ describe('session diagram', () => {
     expect(mermaid).toContain('  retired --> [*]\n');
     expect(mermaid).toContain('  active --> expired : always (1) [isUsageLimitReached] / recordUsageLimit\n');
     expect(mermaid).toContain('  expired --> retired : always\n');
-    expect(mermaid).toContain('  blocked --> active : after coolDownEnd / endCoolDown\n');
-    expect(mermaid).toContain('  session__any_state --> expired : after maxAge / recordExpiry\n');
+    expect(mermaid).toContain('  blocked --> active : session.coolDownStep (1) [isCoolDownOver] / endCoolDown\n');
+    expect(mermaid).toContain(
+      '  session__any_state --> expired : session.expiryStep (1) [isExpiryDue] / recordExpiry\n',
+    );
+    expect(mermaid).toContain('  session__any_state : session.release [hasReservation] / recordRelease\n');
+    expect(mermaid).toContain('  active : session.reserve [canReserve] / recordReservation\n');
     expect(mermaid).toContain('  blocked --> blocked : session.coolDown / startCoolDown (re-enter)\n');
     expect(mermaid).toContain('  active : session.markGood / recordSuccess\n');
     // XState's own timer bookkeeping is not part of the design.
@@ -68,7 +72,7 @@ describe('session diagram', () => {
     const { files } = await generate(repoRoot);
     const svg = files.get('visualizations/session.machine.svg')!;
     expect(svg).toMatch(/^<\?xml/);
-    expect(svg).toContain('after coolDownEnd / endCoolDown');
+    expect(svg).toContain('session.coolDownStep (1) [isCoolDownOver] / endCoolDown');
     expect(svg).toContain('always (3) [isNotCoolingDown]');
     expect(svg).toContain('any state');
   });
