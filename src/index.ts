@@ -47,7 +47,14 @@ export type {
   SessionFetchInit,
   SessionResponse,
 } from './http/types.js';
-export { attachLogger, type Logger, type LogLevel } from './logger.js';
+export {
+  type AttachLoggerOptions,
+  attachLogger,
+  type LoggedEventName,
+  type Logger,
+  type LogLevel,
+  type LogSource,
+} from './logger.js';
 export {
   type CreateSessionFunction,
   DEFAULT_BLOCKED_STATUS_CODES,
