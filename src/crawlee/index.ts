@@ -1,0 +1,234 @@
+/**
+ * session-supervisor/crawlee: a session-supervisor pool as the session pool of Crawlee 3 crawlers
+ * (`BasicCrawler`, `HttpCrawler`/`CheerioCrawler`, `PlaywrightCrawler`, …).
+ *
+ * - `context.session` is a `CrawleeSession`: Crawlee's `Session` surface over our session (ours is
+ *   `context.session.session`), picked by our pool (strategy, `initSession`, cool-downs).
+ * - Requests use the session's proxy (the real URL) and header profile, and keep cookies per session; browser
+ *   crawlers get one incognito context per page, bound to the session (whole jar in, cookies set by the page —
+ *   JavaScript included — back into the session).
+ * - Outcomes: one crawler task is one use of the session, marked once. Crawlee marks it (success, failure,
+ *   blocked status code, `SessionError`), unless our transport already counted the task's request
+ *   (`fetchInCrawler`).
+ * - Retries: Crawlee's alone. Our transport never rotates inside a crawler: `fetchInCrawler` pins the task's
+ *   session. A response that retires the session becomes Crawlee's `SessionError` (Crawlee tries again on another
+ *   session, at most `maxSessionRotations` times, Crawlee's default 10); any other failure is retried at most
+ *   `maxRequestRetries` times. One try is one request, so a URL costs at most `maxSessionRotations + 1` requests
+ *   when every session is blocked, `maxRequestRetries + 1` otherwise. (Crawlee's own `HttpCrawler` and browser
+ *   crawlers report a blocked status as a plain error, bounded by `maxRequestRetries`.)
+ * - Teardown: the pool's owner's. `run()` leaves the pool open; several crawlers can share it.
+ */
+import type {
+  BasicCrawler,
+  BasicCrawlingContext,
+  ProxyConfiguration as ProxyConfigurationType,
+} from 'crawlee';
+import { InvalidOptionError, SessionBlockedError, SessionRotationsExhaustedError } from '../errors.js';
+import type { SessionFetchInit, SessionResponse } from '../http/types.js';
+import { loadPeer } from '../peer.js';
+import { bindSessionToContext, type SessionContextBinding } from '../playwright/index.js';
+import type { SessionPool } from '../session-pool.js';
+import { attachSessionPool, CrawleeSessionPool, crawleeSessionPoolOptions } from './pool.js';
+import { CrawleeSession } from './session.js';
+
+const crawlee = loadPeer<typeof import('crawlee')>('crawlee', 'session-supervisor/crawlee');
+
+export {
+  attachSessionPool,
+  CrawleeIncompatibleError,
+  CrawleeSessionPool,
+  crawleeSessionPoolOptions,
+} from './pool.js';
+export type { CrawleeSessionStateShape } from './session.js';
+export { CrawleeSession };
+
+type CrawlerClass = abstract new (...args: never[]) => BasicCrawler;
+type AnyCrawlerConstructor = new (options?: never, config?: never) => BasicCrawler;
+
+/** What `createCrawler` adds to a crawler's options, and may not be given by the caller. */
+const MANAGED_OPTIONS = ['sessionPoolOptions', 'useSessionPool'] as const;
+
+/**
+ * A Crawlee `ProxyConfiguration` that gives each session its own proxy from our pool (`session.revealProxyUrl()`),
+ * or none for a session without one.
+ * @example
+ * ```ts
+ * new CheerioCrawler({ proxyConfiguration: sessionProxyConfiguration(pool), ... });
+ * ```
+ */
+export function sessionProxyConfiguration(pool: SessionPool): ProxyConfigurationType {
+  return new crawlee.ProxyConfiguration({
+    newUrlFunction: async (sessionId) => {
+      if (sessionId === undefined || sessionId === null) return null;
+      const session = await pool.getSession(String(sessionId));
+      return session?.revealProxyUrl() ?? null;
+    },
+  });
+}
+
+function hasHeader(headers: Record<string, unknown> | undefined, name: string): boolean {
+  if (!headers) return false;
+  const lower = name.toLowerCase();
+  return Object.keys(headers).some((key) => key.toLowerCase() === lower && headers[key] !== undefined);
+}
+
+/** An `HttpCrawler` pre-navigation hook: the session's header profile, under the request's own headers. */
+function applyHeaderProfile(
+  context: { session?: unknown; request: { headers?: Record<string, string> } },
+  gotOptions: { headers?: Record<string, unknown> },
+): void {
+  const handle = context.session;
+  if (!(handle instanceof CrawleeSession)) return;
+  const profile = handle.session.headerProfile;
+  if (!profile) return;
+  const wanted: Record<string, string> = { ...profile.headers };
+  if (profile.userAgent !== undefined) wanted['user-agent'] = profile.userAgent;
+  gotOptions.headers ??= {};
+  for (const [name, value] of Object.entries(wanted)) {
+    if (!hasHeader(context.request.headers, name) && !hasHeader(gotOptions.headers, name)) {
+      gotOptions.headers[name] = value;
+    }
+  }
+}
+
+export interface SessionCrawlerOptions {
+  /**
+   * Give `HttpCrawler`s and browser crawlers the sessions' proxies (`sessionProxyConfiguration`). Ignored when the
+   * options carry their own `proxyConfiguration`.
+   * @defaultValue `true`
+   */
+  useSessionProxies?: boolean;
+}
+
+/**
+ * A Crawlee crawler of class `Crawler` whose sessions come from `pool` (see the module comment for the rules).
+ * `options` are the crawler's own; `sessionPoolOptions`/`useSessionPool` belong to our pool and may not be given.
+ * Browser crawlers get `launchContext.useIncognitoPages: true`, so that each page has its session's own context,
+ * proxy and cookies.
+ * @example
+ * ```ts
+ * const pool = await SessionPool.open({ maxPoolSize: 10 });
+ * const crawler = createCrawler(CheerioCrawler, pool, {
+ *   async requestHandler({ $, session }) { console.log($('title').text(), session?.id); },
+ * });
+ * await crawler.run([url]);
+ * await pool.teardown(); // the pool's owner decides when
+ * ```
+ */
+export function createCrawler<C extends AnyCrawlerConstructor>(
+  Crawler: C,
+  pool: SessionPool,
+  options: NonNullable<ConstructorParameters<C>[0]> = {} as NonNullable<ConstructorParameters<C>[0]>,
+  config?: ConstructorParameters<C>[1],
+  sessionOptions: SessionCrawlerOptions = {},
+): InstanceType<C> {
+  const given = options as Record<string, unknown>;
+  for (const name of MANAGED_OPTIONS) {
+    if (given[name] !== undefined) {
+      throw new InvalidOptionError(
+        name,
+        'configure the session-supervisor pool instead; createCrawler sets it',
+      );
+    }
+  }
+  const adapter = new CrawleeSessionPool(pool);
+  const isBrowser = extendsClass(Crawler, crawlee.BrowserCrawler as unknown as CrawlerClass);
+  const isHttp = extendsClass(Crawler, crawlee.HttpCrawler as unknown as CrawlerClass);
+  const crawlerOptions: Record<string, unknown> = {
+    ...given,
+    useSessionPool: true,
+    sessionPoolOptions: crawleeSessionPoolOptions(adapter),
+  };
+  if (
+    (isHttp || isBrowser) &&
+    given.proxyConfiguration === undefined &&
+    sessionOptions.useSessionProxies !== false
+  ) {
+    crawlerOptions.proxyConfiguration = sessionProxyConfiguration(pool);
+  }
+  const hooks = (given.preNavigationHooks as unknown[] | undefined) ?? [];
+  if (isHttp) crawlerOptions.preNavigationHooks = [applyHeaderProfile, ...hooks];
+  if (isBrowser) {
+    const bindings = new WeakMap<object, SessionContextBinding>();
+    crawlerOptions.launchContext = {
+      ...(given.launchContext as Record<string, unknown> | undefined),
+      useIncognitoPages: true,
+    };
+    crawlerOptions.preNavigationHooks = [
+      async (context: { page: { context(): unknown }; session?: unknown }) => {
+        const handle = context.session;
+        if (!(handle instanceof CrawleeSession)) return;
+        const binding = await bindSessionToContext(
+          context.page.context() as Parameters<typeof bindSessionToContext>[0],
+          handle.session,
+          { reportOutcomes: false },
+        );
+        bindings.set(context.page, binding);
+      },
+      ...hooks,
+    ];
+    const handler = given.requestHandler;
+    if (typeof handler === 'function') {
+      crawlerOptions.requestHandler = async (context: { page: object }) => {
+        try {
+          return await (handler as (context: unknown) => unknown)(context);
+        } finally {
+          // What the page set while the handler ran (JavaScript cookies included) goes back into the session.
+          await bindings.get(context.page)?.unbind();
+        }
+      };
+    }
+  }
+  const crawler = new (Crawler as unknown as new (options: unknown, config?: unknown) => InstanceType<C>)(
+    crawlerOptions,
+    config,
+  );
+  return attachSessionPool(crawler, adapter);
+}
+
+function extendsClass(candidate: unknown, base: CrawlerClass): boolean {
+  return candidate === base || (typeof candidate === 'function' && candidate.prototype instanceof base);
+}
+
+/**
+ * Fetches `url` with `pool.fetch` on the task's own session (no rotation: Crawlee does the retries), counting the
+ * request as the task's use. A response that retires the session throws Crawlee's `SessionError`, so Crawlee
+ * rotates to another session (at most `maxSessionRotations` times); a cool-down (`SessionBlockedError`), a 5xx or a
+ * network failure throws the pool's error, which Crawlee retries (at most `maxRequestRetries` times).
+ * @example
+ * ```ts
+ * const crawler = createCrawler(BasicCrawler, pool, {
+ *   async requestHandler(context) {
+ *     const response = await fetchInCrawler(context, context.request.url);
+ *     await context.pushData({ url: response.url, length: response.body.length });
+ *   },
+ * });
+ * ```
+ */
+export async function fetchInCrawler(
+  context: Pick<BasicCrawlingContext, 'session'>,
+  url: string | URL,
+  init: Omit<SessionFetchInit, 'session' | 'maxSessionRotations'> = {},
+): Promise<SessionResponse> {
+  const handle = context.session as unknown;
+  if (!(handle instanceof CrawleeSession)) {
+    throw new InvalidOptionError(
+      'context.session',
+      'not a session-supervisor session: make the crawler with createCrawler (or attachSessionPool)',
+    );
+  }
+  try {
+    const response = await handle.pool.fetch(url, { ...init, session: handle.session });
+    handle.countedByTransport();
+    return response;
+  } catch (error) {
+    if (error instanceof SessionBlockedError) {
+      handle.countedByTransport();
+      // A retired session is Crawlee's session error: it rotates (bounded by its maxSessionRotations). A session
+      // cooling down must not be retired by Crawlee's rotation, so that is a plain failure to retry.
+      if (handle.session.state === 'retired') throw new crawlee.SessionError(error.message);
+    }
+    if (error instanceof SessionRotationsExhaustedError) handle.countedByTransport();
+    throw error;
+  }
+}

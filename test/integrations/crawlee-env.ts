@@ -1,0 +1,24 @@
+/**
+ * Crawlee for tests: storage in memory (and, should anything be written, a temporary directory, never the repo),
+ * its log silenced, a fresh configuration per crawler so request queues never leak between tests.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+process.env.CRAWLEE_STORAGE_DIR ??= mkdtempSync(join(tmpdir(), 'crawlee-storage-'));
+process.env.CRAWLEE_PERSIST_STORAGE = 'false';
+
+const crawlee = await import('crawlee');
+crawlee.log.setLevel(crawlee.log.LEVELS.OFF);
+
+/** A configuration with its own in-memory storage client. */
+export function freshConfig(): InstanceType<typeof crawlee.Configuration> {
+  return new crawlee.Configuration({
+    persistStorage: false,
+    purgeOnStart: true,
+    storageClient: new crawlee.MemoryStorage({ persistStorage: false }),
+  });
+}
+
+export { crawlee };
