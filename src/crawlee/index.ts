@@ -42,8 +42,10 @@ export {
 export type { CrawleeSessionStateShape } from './session.js';
 export { CrawleeSession };
 
-type CrawlerClass = abstract new (...args: never[]) => BasicCrawler;
-type AnyCrawlerConstructor = new (options?: never, config?: never) => BasicCrawler;
+// biome-ignore lint/suspicious/noExplicitAny: the crawler base classes, whatever their context types
+type CrawlerClass = abstract new (...args: any[]) => BasicCrawler<any>;
+// biome-ignore lint/suspicious/noExplicitAny: any crawler class, whatever its options and context types
+type AnyCrawlerConstructor = new (options: any, config?: any) => BasicCrawler<any>;
 
 /** What `createCrawler` adds to a crawler's options, and may not be given by the caller. */
 const MANAGED_OPTIONS = ['sessionPoolOptions', 'useSessionPool'] as const;

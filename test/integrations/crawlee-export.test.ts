@@ -108,21 +108,23 @@ describe('exportCrawleeState', () => {
     if (sessions[2]) sessions[2].userData.token = 't-1';
     sessions[0]?.setCookie('a=1; Path=/', 'https://example.com/');
     sessions[2]?.setCookie('b=2; Path=/x; Secure', 'https://example.com/x');
-    const crawleeState = JSON.parse(JSON.stringify(crawleePool.getState()));
+    const crawleeState = JSON.parse(JSON.stringify(crawleePool.getState())) as {
+      sessions: (Parameters<typeof comparable>[0] & { cookieJar: { cookies?: unknown[] } })[];
+    };
     await crawleePool.teardown({ persistState: false });
 
     const ours = await pool({ maxPoolSize: 3 });
-    const result = await ours.importCrawleeState(crawleeState);
+    const result = await ours.importCrawleeState(JSON.stringify(crawleeState));
     expect(result.imported).toHaveLength(3);
     const exported = exportCrawleeState(ours.getState());
-    const byId = (list: { id: string }[]) => [...list].sort((x, y) => x.id.localeCompare(y.id));
+    const byId = <T extends { id: string }>(list: T[]) => [...list].sort((x, y) => x.id.localeCompare(y.id));
     expect(byId(exported.sessions).map(comparable)).toEqual(byId(crawleeState.sessions).map(comparable));
     for (const session of exported.sessions) {
-      const original = crawleeState.sessions.find((state: { id: string }) => state.id === session.id);
-      expect(cookiesOf(session.cookieJar)).toEqual(cookiesOf(original.cookieJar));
+      const original = crawleeState.sessions.find((state) => state.id === session.id);
+      expect(cookiesOf(session.cookieJar)).toEqual(cookiesOf(original?.cookieJar));
     }
     expect(Object.keys(exported.sessions[0] ?? {}).sort()).toEqual(
-      Object.keys(crawleeState.sessions[0]).sort(),
+      Object.keys(crawleeState.sessions[0] ?? {}).sort(),
     );
   });
 

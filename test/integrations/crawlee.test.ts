@@ -143,7 +143,7 @@ describe('BasicCrawler with fetchInCrawler', () => {
         async requestHandler(context) {
           const response = await fetchInCrawler(context, context.request.url);
           statuses.push(response.statusCode);
-          expect(response.session).toBe((context.session as CrawleeSession).session);
+          expect(response.session).toBe((context.session as unknown as CrawleeSession).session);
         },
       },
       freshConfig(),
