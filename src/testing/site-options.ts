@@ -34,6 +34,12 @@ export interface TestSiteOptions {
    * directly (with the cookie set). Default true.
    */
   requireCookies?: boolean;
+  /**
+   * Where the cookie check's 302 points: `'query'` to the same path with `?__cc=1` added (a returning client
+   * without the cookie then gets 403), `'sameUrl'` to the request's very own URL, as many anti-bot pages do (a
+   * client that does not keep the cookie is redirected again and again, until it gives up). Default `'query'`.
+   */
+  cookieCheck?: 'query' | 'sameUrl';
   /** Port on 127.0.0.1; 0 picks a free one. Default 0. */
   port?: number;
 }
@@ -65,6 +71,7 @@ export interface ResolvedTestSiteOptions {
   slowMs: number;
   redirectRate: number;
   requireCookies: boolean;
+  cookieCheck: 'query' | 'sameUrl';
   port: number;
 }
 
@@ -120,6 +127,7 @@ const OPTION_NAMES = new Set([
   'slowMs',
   'redirectRate',
   'requireCookies',
+  'cookieCheck',
   'port',
 ]);
 
@@ -139,6 +147,12 @@ export function resolveTestSiteOptions(options: unknown): ResolvedTestSiteOption
   if (raw.requireCookies !== undefined && typeof raw.requireCookies !== 'boolean') {
     throw new InvalidOptionError('requireCookies', 'expected a boolean');
   }
+  if (raw.cookieCheck !== undefined && raw.cookieCheck !== 'query' && raw.cookieCheck !== 'sameUrl') {
+    throw new InvalidOptionError(
+      'cookieCheck',
+      `expected 'query' or 'sameUrl', got ${String(raw.cookieCheck)}`,
+    );
+  }
   const resolved: ResolvedTestSiteOptions = {
     seed: numberOption('seed', raw.seed, 1, { integer: true, min: 0, max: 0xffffffff }),
     pages: numberOption('pages', raw.pages, 5000, { integer: true, min: 1, max: 10_000_000 }),
@@ -153,6 +167,7 @@ export function resolveTestSiteOptions(options: unknown): ResolvedTestSiteOption
     slowMs: numberOption('slowMs', raw.slowMs, 300, { integer: true, min: 0, max: 60_000 }),
     redirectRate: rate('redirectRate', raw.redirectRate, 0.1),
     requireCookies: (raw.requireCookies as boolean | undefined) ?? true,
+    cookieCheck: (raw.cookieCheck as 'query' | 'sameUrl' | undefined) ?? 'query',
     port: numberOption('port', raw.port, 0, { integer: true, min: 0, max: 65_535 }),
   };
   const total = resolved.blockRate + resolved.rateLimitRate + resolved.captchaRate + resolved.errorRate;

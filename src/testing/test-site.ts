@@ -167,7 +167,8 @@ export async function startTestSite(options: TestSiteOptions = {}): Promise<Test
       const cookie = `${SESSION_COOKIE}=${fresh.sid}; Path=/; HttpOnly; SameSite=Lax`;
       if (config.requireCookies) {
         stats.cookieChecks += 1;
-        const location = `${target}${queryAt === -1 ? '?' : '&'}${COOKIE_CHECK}`;
+        const location =
+          config.cookieCheck === 'sameUrl' ? target : `${target}${queryAt === -1 ? '?' : '&'}${COOKIE_CHECK}`;
         send(res, 302, '', { location, 'set-cookie': cookie });
         return;
       }
