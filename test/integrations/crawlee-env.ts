@@ -9,7 +9,7 @@ import { join } from 'node:path';
 process.env.CRAWLEE_STORAGE_DIR ??= mkdtempSync(join(tmpdir(), 'crawlee-storage-'));
 process.env.CRAWLEE_PERSIST_STORAGE = 'false';
 
-const crawlee = await import('crawlee');
+const crawlee: typeof import('crawlee') = await import('crawlee');
 crawlee.log.setLevel(crawlee.log.LEVELS.OFF);
 
 /** A configuration with its own in-memory storage client. */
