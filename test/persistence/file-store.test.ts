@@ -110,7 +110,7 @@ describe('file store', () => {
     await writeFile(file, JSON.stringify(document));
     const { pool } = await filePool(dir);
     await expect(pool.initialize()).rejects.toMatchObject({
-      field: 'cookieJar.cookies[1]',
+      field: 'cookieJar.cookies[1].key',
       sessionId: 'keeper',
     });
   });

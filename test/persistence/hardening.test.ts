@@ -14,6 +14,7 @@ import {
   type SessionPoolOptions,
   type StateRestoredEvent,
 } from '../../src/index.js';
+import { decodeRecord } from '../../src/redis/records.js';
 import { Resources, simulatedClock, T0 } from './helpers.js';
 
 const resources = new Resources();
@@ -195,5 +196,63 @@ describe('Crawlee import reports what it dropped', () => {
     expect(big.getCookieString('http://site2.example/')).toContain('c299=v');
     expect(big.getCookieString('http://site0.example/')).not.toContain('c0=v');
     expect(big.getState().cookieJar.cookies).toHaveLength(100);
+  });
+});
+
+describe('Redis records are checked like saved files', () => {
+  const context = {
+    id: 'r1',
+    createdAt: T0,
+    expiresAt: T0 + 60_000,
+    maxUsageCount: 50,
+    maxErrorScore: 3,
+    errorScoreDecrement: 0.5,
+    blockedStatusCodes: [403],
+    userData: {},
+  };
+  const hash = (overrides: Record<string, string> = {}) => ({
+    rec: JSON.stringify(context),
+    u: '0',
+    e: '0',
+    ...overrides,
+  });
+  const cookie = (fields: Record<string, unknown>) =>
+    new Map([
+      [
+        'example.com;/;a',
+        JSON.stringify({ key: 'a', value: 'b', domain: 'example.com', path: '/', ...fields }),
+      ],
+    ]);
+
+  it('accepts a good record', () => {
+    const record = decodeRecord('r1', hash(), cookie({}), 'redis:test', 0);
+    expect(record).toMatchObject({ id: 'r1', usageCount: 0, cookieJar: { cookies: [{ key: 'a' }] } });
+  });
+
+  it.each([
+    [
+      'a cookie whose expiry is not a date',
+      hash(),
+      cookie({ expires: 'garbage' }),
+      'cookieJar.cookies[0].expires',
+    ],
+    [
+      'a cookie whose creation is not a date',
+      hash(),
+      cookie({ creation: 'soon' }),
+      'cookieJar.cookies[0].creation',
+    ],
+    ['a context that is not an object', hash({ rec: '[1,2]' }), new Map(), 'rec'],
+    ['an empty usage counter', hash({ u: '' }), new Map(), 'usageCount'],
+    [
+      'a deadline no Date can hold',
+      hash({ rec: JSON.stringify({ ...context, expiresAt: 1e300 }) }),
+      new Map(),
+      'expiresAt',
+    ],
+  ])('refuses %s with InvalidSavedSessionError naming the field', (_what, fields, cookies, field) => {
+    expect(() => decodeRecord('r1', fields, cookies as Map<string, string>, 'redis:test', 0)).toThrow(
+      expect.objectContaining({ name: 'InvalidSavedSessionError', sessionId: 'r1', field }),
+    );
   });
 });

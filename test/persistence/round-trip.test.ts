@@ -157,7 +157,7 @@ describe('persistence round trip', () => {
     expect(retired[0]?.state.id).toBe('stale');
     expect([...second.sessions()].map((session) => session.id)).toEqual(['long-lived']);
     expect(restoredEvents).toEqual([
-      { location: store.location, savedAt: T0, restored: 1, retired: 1, dropped: [] },
+      { location: store.location, savedAt: T0, restored: 1, retired: 1, dropped: [], cookiesDropped: {} },
     ]);
     expect(second.retiredSessionsCount).toBe(1);
     // The retirement is not reported twice when the clock moves on.
