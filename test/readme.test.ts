@@ -30,8 +30,11 @@ const BLOCK_TIMEOUT_MS = 60_000;
 const TSX_LOADER = import.meta.resolve('tsx');
 const FRAGMENT_MARKER = '<!-- fragment -->';
 const OFFLINE_MARKER = 'README-BLOCK-OFFLINE-VIOLATION';
-/** Under node_modules, so a block's bare imports (`undici`, `xstate`) resolve as they would in the repo. */
-const BLOCK_DIR = join(ROOT, 'node_modules', '.cache', 'readme-blocks');
+/**
+ * Under node_modules, so a block's bare imports (`undici`, `xstate`) resolve as they would in the repo; one
+ * directory per run, so two runs at once do not overwrite each other's blocks.
+ */
+const BLOCK_DIR = join(ROOT, 'node_modules', '.cache', `readme-blocks-${process.pid}`);
 
 interface ReadmeBlock {
   /** 1-based line of the opening fence. */
@@ -226,6 +229,7 @@ describe('README.md', () => {
 
   afterAll(async () => {
     await redis?.stop();
+    await rm(BLOCK_DIR, { recursive: true, force: true });
   });
 
   it('has no broken sentences: no empty code span, no sentence ending in a colon with nothing after it', () => {
