@@ -23,6 +23,7 @@ import type {
   BasicCrawlingContext,
   ProxyConfiguration as ProxyConfigurationType,
 } from 'crawlee';
+import type { Page as PlaywrightPage } from 'playwright-core';
 import { InvalidOptionError, SessionBlockedError, SessionRotationsExhaustedError } from '../errors.js';
 import type { SessionFetchInit, SessionResponse } from '../http/types.js';
 import { loadPeer } from '../peer.js';
@@ -157,15 +158,13 @@ export function createCrawler<C extends AnyCrawlerConstructor>(
       useIncognitoPages: true,
     };
     crawlerOptions.preNavigationHooks = [
-      async (context: { page: { context(): unknown }; session?: unknown }) => {
+      async (context: { page: object; session?: unknown }) => {
         const handle = context.session;
         if (!(handle instanceof CrawleeSession)) return;
-        const binding = await bindSessionToContext(
-          context.page.context() as Parameters<typeof bindSessionToContext>[0],
-          handle.session,
-          { reportOutcomes: false },
-        );
+        const page = context.page as unknown as PlaywrightPage;
+        const binding = await bindSessionToContext(page.context(), handle.session, { reportOutcomes: false });
         bindings.set(context.page, binding);
+        await overrideUserAgent(page, handle.session.headerProfile?.userAgent);
       },
       ...hooks,
     ];
@@ -186,6 +185,20 @@ export function createCrawler<C extends AnyCrawlerConstructor>(
     config,
   );
   return attachSessionPool(crawler, adapter);
+}
+
+/**
+ * The page's own user agent (`navigator.userAgent` as well as the header) for Chromium, through the DevTools
+ * protocol: Crawlee creates the page's context, so the `userAgent` context option is out of reach. Other browsers
+ * keep the header set by the binding.
+ */
+async function overrideUserAgent(page: PlaywrightPage, userAgent: string | undefined): Promise<void> {
+  if (userAgent === undefined) return;
+  const context = page.context();
+  if (context.browser()?.browserType().name() !== 'chromium') return;
+  // An override lives as long as the DevTools session that set it: this one ends with the page.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Emulation.setUserAgentOverride', { userAgent });
 }
 
 function extendsClass(candidate: unknown, base: CrawlerClass): boolean {

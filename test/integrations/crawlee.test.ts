@@ -183,6 +183,48 @@ describe('BasicCrawler with fetchInCrawler', () => {
   });
 });
 
+describe('BasicCrawler: failures and sharing', () => {
+  it('a 5xx page is retried maxRequestRetries times, each try one use with a bad outcome', async () => {
+    const testSite = await site({ ...NO_FAULTS, errorRate: 1 });
+    const sessions = await pool({ maxPoolSize: 1, sessionOptions: { maxErrorScore: 10 } });
+    const crawler = createCrawler(
+      BasicCrawler,
+      sessions,
+      {
+        maxRequestRetries: 2,
+        async requestHandler(context) {
+          await fetchInCrawler(context, context.request.url);
+        },
+      },
+      freshConfig(),
+    );
+    await crawler.run([`${testSite.url}/page/0`]);
+    expect(testSite.stats.serverErrors).toBe(3);
+    const session = await sessions.getSession();
+    expect(session.usageCount).toBe(3);
+    expect(session.errorScore).toBe(3);
+  });
+
+  it('two crawlers share one pool at once; neither run() tears it down', async () => {
+    const testSite = await site({ ...NO_FAULTS });
+    const sessions = await pool({ maxPoolSize: 2 });
+    const handler = async ({ session }: { session?: unknown }) => {
+      expect(session).toBeInstanceOf(CrawleeSession);
+    };
+    const first = createCrawler(CheerioCrawler, sessions, { requestHandler: handler }, freshConfig());
+    const second = createCrawler(CheerioCrawler, sessions, { requestHandler: handler }, freshConfig());
+    const [a, b] = await Promise.all([
+      first.run([1, 2, 3].map((page) => `${testSite.url}/page/${page}`)),
+      second.run([4, 5, 6].map((page) => `${testSite.url}/page/${page}`)),
+    ]);
+    expect(a.requestsFinished + b.requestsFinished).toBe(6);
+    expect(sessions.sessionsCount).toBeLessThanOrEqual(2);
+    expect(totalUsage(sessions.sessions())).toBe(6);
+    expect(testSite.stats.cookiesNotKept).toBe(0);
+    expect((await sessions.getSession()).isUsable()).toBe(true);
+  });
+});
+
 describe('PlaywrightCrawler on our pool', () => {
   it('crawls with one incognito context per page bound to the session, JS cookies kept', async () => {
     const testSite = await site({ ...NO_FAULTS, pages: 30 });
@@ -199,7 +241,7 @@ describe('PlaywrightCrawler on our pool', () => {
         res.writeHead(200, HTML).end(`<html><head><title>${req.headers['user-agent']}</title></head></html>`),
     });
     const sessions = await pool({ maxPoolSize: 2, headerProfiles: PROFILES });
-    const seen: { url: string; sessionId: string; title: string }[] = [];
+    const seen: { url: string; sessionId: string; title: string; navigatorAgent: string }[] = [];
     const crawler = createCrawler(
       PlaywrightCrawler,
       sessions,
@@ -215,7 +257,13 @@ describe('PlaywrightCrawler on our pool', () => {
           if (request.url.endsWith('/js')) {
             await page.waitForFunction(() => document.cookie.includes('fromScript='));
           }
-          seen.push({ url: request.url, sessionId: session?.id ?? '', title: await page.title() });
+          const navigatorAgent = await page.evaluate(() => navigator.userAgent);
+          seen.push({
+            url: request.url,
+            sessionId: session?.id ?? '',
+            title: await page.title(),
+            navigatorAgent,
+          });
         },
       },
       freshConfig(),
@@ -242,6 +290,11 @@ describe('PlaywrightCrawler on our pool', () => {
     const uaEntry = seen.find((entry) => entry.url.endsWith('/ua'));
     const uaSession = await sessions.getSession(uaEntry?.sessionId ?? '');
     expect(uaEntry?.title).toBe(uaSession?.headerProfile?.userAgent);
+    // Chromium pages get the profile's agent in navigator.userAgent too.
+    for (const entry of seen) {
+      const session = await sessions.getSession(entry.sessionId);
+      expect(entry.navigatorAgent).toBe(session?.headerProfile?.userAgent);
+    }
     expect(totalUsage(sessions.sessions())).toBe(5);
     expect((await sessions.getSession()).isUsable()).toBe(true);
   });

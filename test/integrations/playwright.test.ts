@@ -7,7 +7,7 @@ import {
   toPlaywrightProxy,
 } from '../../src/playwright/index.js';
 import { NO_FAULTS } from '../../src/testing/test-site.js';
-import { startProxy } from '../http/helpers.js';
+import { startProxy, startSocks5Proxy } from '../http/helpers.js';
 import { launchChromium } from './browser.js';
 import { HTML, useIntegrationCleanup } from './helpers.js';
 
@@ -204,7 +204,21 @@ describe('session-supervisor/playwright', () => {
     const expected = `Basic ${Buffer.from('crawler:s3cr3t').toString('base64')}`;
     expect(proxy.log.some((entry) => entry.auth === expected)).toBe(true);
     // The page itself went through the proxy (absolute-form request for an http:// URL).
-    expect(proxy.log.some((entry) => entry.target === `${app.origin}/ok` && entry.auth === expected)).toBe(true);
+    expect(proxy.log.some((entry) => entry.target === `${app.origin}/ok` && entry.auth === expected)).toBe(
+      true,
+    );
+  });
+
+  it('routes the context through a SOCKS5 proxy', async () => {
+    const proxy = await startSocks5Proxy();
+    defer(() => proxy.close());
+    const app = await server({ '/ok': (_req, res) => res.writeHead(200, HTML).end('<p>socks</p>') });
+    const session = await (await pool({ proxyUrls: [proxy.url] })).getSession();
+    const binding = await newSessionContext(browser, session);
+    const page = await binding.context.newPage();
+    expect((await page.goto(`${app.origin}/ok`))?.status()).toBe(200);
+    await binding.close();
+    expect(proxy.log.some((entry) => entry.target === `127.0.0.1:${new URL(app.origin).port}`)).toBe(true);
   });
 
   it('toPlaywrightProxy decodes credentials and keeps them out of server', () => {
