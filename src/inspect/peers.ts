@@ -8,5 +8,8 @@ import { assertPeer, loadPeer } from '../peer.js';
 
 const ENTRY = 'session-supervisor/inspect';
 
-export const { createWebSocketInspector } = loadPeer<typeof StatelyInspect>('@statelyai/inspect', ENTRY);
+export const { createInspector, createWebSocketInspector } = loadPeer<typeof StatelyInspect>(
+  '@statelyai/inspect',
+  ENTRY,
+);
 assertPeer('ws', ENTRY);
