@@ -287,7 +287,7 @@ export class CappedMemoryCookieStore extends MemoryCookieStore {
   #evictOldest(cookies: Cookie[], limit: keyof CookieLimits): void {
     let oldest: Cookie | undefined;
     for (const cookie of cookies) {
-      if (!oldest || creationOrder(cookie) < creationOrder(oldest)) oldest = cookie;
+      if (!oldest || compareCreation(cookie, oldest) < 0) oldest = cookie;
     }
     if (!oldest?.domain || !oldest.path) return;
     this.removeCookie(oldest.domain, oldest.path, oldest.key, noop);
@@ -329,9 +329,79 @@ function emptyEvictions(): CookieEvictions {
 
 function noop(): void {}
 
-function creationOrder(cookie: Cookie): number {
+function createdAt(cookie: Cookie): number {
   const created = cookie.creation instanceof Date ? cookie.creation.getTime() : 0;
-  return (Number.isFinite(created) ? created : 0) * 1e6 + (cookie.creationIndex ?? 0);
+  return Number.isFinite(created) ? created : 0;
+}
+
+/** Oldest first: by creation time, then by tough-cookie's creation counter (cookies made in the same ms). */
+function compareCreation(a: Cookie, b: Cookie): number {
+  return createdAt(a) - createdAt(b) || (a.creationIndex ?? 0) - (b.creationIndex ?? 0);
+}
+
+/**
+ * Which of `cookies` a capped jar keeps when they are put oldest first, each full domain and then a full jar
+ * evicting its oldest cookie: the same outcome as putting them one by one, in linear time instead of a scan of the
+ * jar per cookie (a Crawlee jar of 20,000 cookies took 19 s). A cookie with the key of one already kept replaces it.
+ */
+function survivors(
+  cookies: Cookie[],
+  limits: CookieLimits,
+): { kept: Cookie[]; maxCookiesPerDomain: number; maxCookiesPerSession: number } {
+  interface Entry {
+    key: string;
+    domain: string;
+    cookie: Cookie;
+  }
+  const sorted = [...cookies].sort(compareCreation);
+  const present = new Map<string, Entry>();
+  // Oldest first; an entry no longer in `present` (evicted, or replaced by a newer cookie) is skipped.
+  const global: Entry[] = [];
+  let globalStart = 0;
+  const byDomain = new Map<string, { entries: Entry[]; start: number; count: number }>();
+  let perDomain = 0;
+  let perSession = 0;
+  const live = (entry: Entry | undefined) => entry !== undefined && present.get(entry.key) === entry;
+  const evict = (entry: Entry) => {
+    present.delete(entry.key);
+    (byDomain.get(entry.domain) as { count: number }).count -= 1;
+  };
+  for (const cookie of sorted) {
+    const entry: Entry = {
+      key: `${cookie.domain};${cookie.path};${cookie.key}`,
+      domain: String(cookie.domain),
+      cookie,
+    };
+    let domain = byDomain.get(entry.domain);
+    if (!domain) {
+      domain = { entries: [], start: 0, count: 0 };
+      byDomain.set(entry.domain, domain);
+    }
+    if (present.has(entry.key)) {
+      // Replaced in place, as the store does: the newer cookie (and its creation time) takes the key.
+      present.set(entry.key, entry);
+    } else {
+      if (domain.count >= limits.maxCookiesPerDomain) {
+        while (!live(domain.entries[domain.start])) domain.start += 1;
+        evict(domain.entries[domain.start] as Entry);
+        perDomain += 1;
+      }
+      if (present.size >= limits.maxCookiesPerSession) {
+        while (!live(global[globalStart])) globalStart += 1;
+        evict(global[globalStart] as Entry);
+        perSession += 1;
+      }
+      present.set(entry.key, entry);
+      domain.count += 1;
+    }
+    global.push(entry);
+    domain.entries.push(entry);
+  }
+  return {
+    kept: [...present.values()].map((entry) => entry.cookie),
+    maxCookiesPerDomain: perDomain,
+    maxCookiesPerSession: perSession,
+  };
 }
 
 /** A new, empty jar with the given caps; public-suffix cookies are rejected. */
@@ -377,6 +447,7 @@ export function restoreCookies(serialized: unknown, limits: CookieLimits): Resto
   const store = jar.store as CappedMemoryCookieStore;
   const dropped: CookieDrops = { count: 0, reasons: {} };
   const raws = (serialized as { cookies?: unknown } | null)?.cookies;
+  const candidates: Cookie[] = [];
   for (const raw of Array.isArray(raws) ? raws : []) {
     let cookie: Cookie | undefined;
     try {
@@ -392,12 +463,19 @@ export function restoreCookies(serialized: unknown, limits: CookieLimits): Resto
       countDrop(dropped, 'publicSuffix');
       continue;
     }
+    candidates.push(cookie);
+  }
+  const { kept, ...capped } = survivors(candidates, limits);
+  countDrop(dropped, 'maxCookiesPerDomain', capped.maxCookiesPerDomain);
+  countDrop(dropped, 'maxCookiesPerSession', capped.maxCookiesPerSession);
+  for (const cookie of kept) {
     let refused = false;
     store.putCookie(cookie, (error) => {
       refused = error !== null;
     });
     if (refused) countDrop(dropped, 'invalid');
   }
+  // None are expected (the survivors fit), but the store is the authority on its caps.
   const evicted = store.takeEvictions();
   countDrop(dropped, 'maxCookiesPerDomain', evicted.maxCookiesPerDomain);
   countDrop(dropped, 'maxCookiesPerSession', evicted.maxCookiesPerSession);

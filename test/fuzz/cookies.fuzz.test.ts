@@ -5,9 +5,10 @@
  * its state always serializes and restores.
  */
 import fc from 'fast-check';
+import { Cookie } from 'tough-cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { restoreCookies } from '../../src/cookies.js';
+import { type CappedMemoryCookieStore, createCookieJar, restoreCookies } from '../../src/cookies.js';
 import { type CookieRejection, type Session, SessionPool, SessionSupervisorError } from '../../src/index.js';
 import { fuzzParameters, fuzzTimeout } from './fuzz-config.js';
 
@@ -190,4 +191,50 @@ describe('fuzz: browser cookie objects', () => {
     },
     fuzzTimeout(300, 20),
   );
+});
+
+describe('fuzz: restoring a jar over its caps', () => {
+  const savedCookie = fc.record({
+    key: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+    value: fc.constant('v'),
+    domain: fc.constantFrom('one.example', 'two.example', 'three.example'),
+    path: fc.constantFrom('/', '/x'),
+    hostOnly: fc.constant(true),
+    creation: fc.integer({ min: 0, max: 20 }).map((ms) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString()),
+  });
+
+  it('keeps exactly what putting the cookies one by one, oldest first, keeps, and counts the rest', () => {
+    fc.assert(
+      fc.property(
+        fc.array(savedCookie, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 6 }),
+        (cookies, maxCookiesPerSession, maxCookiesPerDomain) => {
+          const limits = { maxCookiesPerSession, maxCookiesPerDomain };
+          const restored = restoreCookies({ cookies }, limits);
+          const reference = createCookieJar(limits);
+          const parsed = cookies.map((raw) => Cookie.fromJSON(raw) as Cookie);
+          parsed.sort(
+            (a, b) =>
+              (a.creation as Date).getTime() - (b.creation as Date).getTime() ||
+              a.creationIndex - b.creationIndex,
+          );
+          for (const cookie of parsed) reference.store.putCookie(cookie, () => {});
+          const keys = (jar: typeof reference) =>
+            (jar.serializeSync()?.cookies ?? []).map((c) => `${c.domain};${c.path};${c.key}`).sort();
+          expect(keys(restored.jar)).toEqual(keys(reference));
+          expect(keys(restored.jar).length).toBeLessThanOrEqual(maxCookiesPerSession);
+          const evicted = (reference.store as CappedMemoryCookieStore).takeEvictions();
+          expect(restored.dropped).toEqual({
+            count: evicted.count,
+            reasons: {
+              ...(evicted.maxCookiesPerDomain ? { maxCookiesPerDomain: evicted.maxCookiesPerDomain } : {}),
+              ...(evicted.maxCookiesPerSession ? { maxCookiesPerSession: evicted.maxCookiesPerSession } : {}),
+            },
+          });
+        },
+      ),
+      fuzzParameters(300),
+    );
+  });
 });
