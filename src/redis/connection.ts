@@ -4,8 +4,8 @@
  * in ioredis's offline queue and are sent on reconnect (`maxRetriesPerRequest: null`); our scripts are written
  * so that a command sent twice has the effect of one.
  */
-import { Redis } from 'ioredis';
 import { RedisUnavailableError } from '../errors.js';
+import { Redis } from './ioredis.js';
 import type { ResolvedRedisConnection } from './options.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 
