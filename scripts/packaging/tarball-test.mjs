@@ -170,6 +170,29 @@ console.log(JSON.stringify({
     );
   }
 
+  step('the CLI, without the optional peers');
+  const bin = join(project, 'node_modules/.bin/session-supervisor');
+  const version = run(bin, ['--version']);
+  check(
+    version.status === 0 && version.stdout.trim() === pkg.version,
+    `session-supervisor --version (${version.stdout.trim()})`,
+  );
+  const demo = run(bin, [
+    'demo',
+    '--pages',
+    '30',
+    '--sessions',
+    '3',
+    '--json',
+    '--state-dir',
+    join(work, 'demo-state'),
+  ]);
+  const demoSummary = demo.status === 0 ? JSON.parse(demo.stdout) : undefined;
+  check(
+    demo.status === 0 && demoSummary?.pages?.ok + demoSummary?.pages?.failed === 30,
+    `session-supervisor demo crawls the test site${demo.status === 0 ? '' : `: ${demo.stderr.split('\n')[0]}`}`,
+  );
+
   step('the root entry loads only the core dependencies (fresh process)');
   const log = join(work, 'root-loads.jsonl');
   const hook = pathToFileURL(join(repo, 'scripts/packaging/record-loads.mjs')).href;
