@@ -32,6 +32,7 @@ export type BindableSession = Pick<
   Session,
   | 'id'
   | 'headerProfile'
+  | 'revealProxyUrl'
   | 'exportStorageState'
   | 'importStorageState'
   | 'cookieJar'
@@ -58,12 +59,6 @@ export function toPlaywrightProxy(proxyUrl: string | URL): PlaywrightProxy {
   return proxy;
 }
 
-/** The real (unredacted) proxy URL of a session, or null. */
-function revealProxyUrl(session: object): string | null {
-  const reveal = (session as { revealProxyUrl?: () => string | null }).revealProxyUrl;
-  return typeof reveal === 'function' ? reveal.call(session) : null;
-}
-
 export interface SessionContextOptionsInit {
   /**
    * Hosts the proxy must not be used for, Playwright's `proxy.bypass` (e.g. `'<-loopback>'` removes Chromium's
@@ -88,7 +83,7 @@ export function sessionContextOptions(
   init: SessionContextOptionsInit = {},
 ): BrowserContextOptions {
   const options: BrowserContextOptions = {};
-  const proxyUrl = revealProxyUrl(session);
+  const proxyUrl = session.revealProxyUrl();
   if (proxyUrl) {
     options.proxy = toPlaywrightProxy(proxyUrl);
     if (init.proxyBypass !== undefined) options.proxy.bypass = init.proxyBypass;
