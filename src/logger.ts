@@ -61,7 +61,7 @@ function describeValue(value: unknown): string {
 interface FleetLogEvents {
   connectionLost: () => void;
   connectionRestored: () => void;
-  leaseLost: (lease: { readonly sessionId: string }) => void;
+  leaseLost: (lease: { readonly session: { readonly id: string } }) => void;
 }
 
 type LoggedEvents = Omit<SessionPoolEvents, 'sessionCreated' | 'sessionStateChanged'> & FleetLogEvents;
@@ -126,7 +126,7 @@ const RULES: { readonly [E in LoggedEventName]: (write: Write) => LoggedEvents[E
   connectionRestored: (write) => () => write('info', 'Redis connection restored', () => ({})),
   leaseLost: (write) => (lease) =>
     write('warn', 'session lease lapsed in Redis; another worker may take the session', () => ({
-      sessionId: lease.sessionId,
+      sessionId: lease.session.id,
     })),
 };
 

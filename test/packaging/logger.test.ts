@@ -16,6 +16,9 @@ import {
   SessionPool,
   type SessionPoolOptions,
 } from '../../src/index.js';
+import { FLEET_LOGGED_EVENTS } from '../../src/logger.js';
+import { createSharedPool } from '../../src/redis/index.js';
+import { RedisServer, redisMissing } from '../redis/redis-server.js';
 
 interface Line {
   level: LogLevel;
@@ -152,4 +155,39 @@ describe('logger option', () => {
       logger.lines.map((line) => [line.record.event, line.record.sessionId, line.record.worker]),
     ).toEqual([['sessionRetired', 'x', 7]]);
   });
+});
+
+describe.skipIf(redisMissing())('logger on a shared pool (real redis-server)', () => {
+  it('logs a lost and a restored Redis connection (warn, info), and pool events once', async () => {
+    const server = await RedisServer.start();
+    const logger = recordingLogger('info');
+    const shared = await createSharedPool({
+      redisUrl: server.url,
+      keyPrefix: `logger-test-${process.pid}:`,
+      maxPoolSize: 2,
+      logger,
+    });
+    try {
+      // The local pool logs the pool's events through the option; the fleet's own events are attached here.
+      attachLogger(shared, logger, { events: FLEET_LOGGED_EVENTS });
+      const lease = await shared.acquire();
+      lease.session.retire();
+      await lease.release();
+      const lost = new Promise((resolve) => shared.once('connectionLost', resolve));
+      const restored = new Promise((resolve) => shared.once('connectionRestored', resolve));
+      await server.restart(200);
+      await lost;
+      await restored;
+      expect(logger.lines.filter((line) => line.record.event === 'connectionLost')).toMatchObject([
+        { level: 'warn' },
+      ]);
+      expect(logger.lines.filter((line) => line.record.event === 'connectionRestored')).toMatchObject([
+        { level: 'info' },
+      ]);
+      expect(logger.lines.filter((line) => line.record.event === 'sessionRetired')).toHaveLength(1);
+    } finally {
+      await shared.teardown();
+      await server.close();
+    }
+  }, 30_000);
 });
