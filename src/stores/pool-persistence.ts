@@ -209,8 +209,8 @@ export class PoolPersistence {
         const record = {
           ...context,
           state: stateNameOf(snapshot.value) satisfies SessionStateName,
-          cookieJar: serializeCookieJar(session.cookieJar, (dropped) =>
-            this.#host.cookieDropped?.({ sessionId: id, url: dropped.domain ?? '', ...dropped }),
+          cookieJar: serializeCookieJar(session.cookieJar, ({ domain, cookieName, reason }) =>
+            this.#host.cookieDropped?.({ sessionId: id, url: domain ?? '', cookieName, reason }),
           ),
         };
         texts.set(id, JSON.stringify(record));
