@@ -152,6 +152,13 @@ export function createCrawler<C extends AnyCrawlerConstructor>(
   const hooks = (given.preNavigationHooks as unknown[] | undefined) ?? [];
   if (isHttp) crawlerOptions.preNavigationHooks = [applyHeaderProfile, ...hooks];
   if (isBrowser) {
+    const launchContext = given.launchContext as { useIncognitoPages?: unknown } | undefined;
+    if (launchContext?.useIncognitoPages === false) {
+      throw new InvalidOptionError(
+        'launchContext.useIncognitoPages',
+        'must stay true: pages of one browser context would share one cookie jar across sessions',
+      );
+    }
     const bindings = new WeakMap<object, SessionContextBinding>();
     crawlerOptions.launchContext = {
       ...(given.launchContext as Record<string, unknown> | undefined),

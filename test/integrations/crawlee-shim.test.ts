@@ -112,5 +112,11 @@ describe('shim errors', () => {
         sessionPoolOptions: { maxPoolSize: 5 },
       }),
     ).toThrow(/sessionPoolOptions/);
+    expect(() =>
+      createCrawler(PlaywrightCrawler, sessions, {
+        requestHandler: async () => {},
+        launchContext: { launcher: chromium, useIncognitoPages: false },
+      }),
+    ).toThrow(/launchContext\.useIncognitoPages/);
   });
 });
