@@ -173,8 +173,8 @@ describe.skipIf(redisMissing())('logger on a shared pool (real redis-server)', (
       const lease = await shared.acquire();
       lease.session.retire();
       await lease.release();
-      const lost = new Promise((resolve) => shared.once('connectionLost', resolve));
-      const restored = new Promise((resolve) => shared.once('connectionRestored', resolve));
+      const lost = new Promise<void>((resolve) => shared.once('connectionLost', () => resolve()));
+      const restored = new Promise<void>((resolve) => shared.once('connectionRestored', () => resolve()));
       await server.restart(200);
       await lost;
       await restored;
