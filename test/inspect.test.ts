@@ -297,12 +297,17 @@ describe('startInspector (relay + sanitized inspector)', () => {
     await running.close();
     const exit = await runScript(`
       import { SessionPool } from ${JSON.stringify(sourceUrl('src/index.ts'))};
-      import { startInspector } from ${JSON.stringify(sourceUrl('src/inspect/index.ts'))};
+      import { createSanitizedInspector, startInspector } from ${JSON.stringify(sourceUrl('src/inspect/index.ts'))};
       const inspector = await startInspector();
       const pool = await SessionPool.open({ maxPoolSize: 5, inspect: inspector.inspect });
       (await pool.getSession()).markGood();
       await pool.teardown();
+      // Stopped while its socket is still connecting: no error, no reconnection.
+      const early = createSanitizedInspector({ url: inspector.producerUrl });
+      await early.stop();
       await inspector.close();
+      // Never stopped, relay gone: reconnection attempts must not keep the process alive.
+      createSanitizedInspector({ url: inspector.producerUrl });
       console.log('closed');
     `);
     expect(exit).toEqual({ code: 0, stdout: 'closed\n' });
