@@ -1,5 +1,5 @@
 import type { InspectionEvent, Observer } from 'xstate';
-import { MAX_TIMER_DELAY_MS } from '../machines/session.machine.js';
+import { MAX_DEADLINE_MS } from '../machines/session.machine.js';
 import type { Clock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
 import {
@@ -8,6 +8,7 @@ import {
   type ResolvedHttpOptions,
   resolveHttpOptions,
 } from './http/options.js';
+import { type Logger, resolveLogger } from './logger.js';
 import {
   PERSISTENCE_OPTION_NAMES,
   type PersistenceOptions,
@@ -17,17 +18,36 @@ import {
 
 /** Limits and data of one session; every field falls back to the pool's `sessionOptions`, then to the defaults. */
 export interface SessionOptions {
-  /** Unique id; generated when omitted. */
+  /**
+   * Unique id; generated when omitted.
+   * @defaultValue `undefined` (an id is generated)
+   */
   id?: string;
-  /** Seconds after creation at which the session expires and retires. Default 3000. */
+  /**
+   * Seconds after creation at which the session expires and retires; up to ten years (315,360,000), honoured
+   * across restarts (timers wait in steps of at most 2^31-1 ms).
+   * @defaultValue `3000`
+   */
   maxAgeSecs?: number;
-  /** Uses (marks) after which the session expires and retires. Default 50. */
+  /**
+   * Uses (marks) after which the session expires and retires.
+   * @defaultValue `50`
+   */
   maxUsageCount?: number;
-  /** Error score at which the session is blocked and retires. Default 3. */
+  /**
+   * Error score at which the session is blocked and retires.
+   * @defaultValue `3`
+   */
   maxErrorScore?: number;
-  /** How much each `markGood()` lowers the error score. Default 0.5. */
+  /**
+   * How much each `markGood()` lowers the error score.
+   * @defaultValue `0.5`
+   */
   errorScoreDecrement?: number;
-  /** Free-form data kept with the session (and persisted with it). */
+  /**
+   * Free-form data kept with the session (and persisted with it).
+   * @defaultValue `{}`
+   */
   userData?: Record<string, unknown>;
 }
 
@@ -48,25 +68,61 @@ export type CreateSessionFunction<Pool> = (
 
 /** Options of a `SessionPool`; names follow Crawlee's `SessionPoolOptions`. */
 export interface SessionPoolOptions<Pool = unknown> extends PersistenceOptions, HttpPoolOptions {
-  /** Most sessions alive at once. Default 1000. */
+  /**
+   * Most sessions alive at once.
+   * @defaultValue `1000`
+   */
   maxPoolSize?: number;
-  /** Defaults for every session the pool creates. */
+  /**
+   * Defaults for every session the pool creates.
+   * @defaultValue `{}` (the session defaults above)
+   */
   sessionOptions?: SessionOptions;
-  /** Response status codes that retire a session. Default [401, 403, 429]. */
+  /**
+   * Response status codes that retire a session.
+   * @defaultValue `[401, 403, 429]`
+   */
   blockedStatusCodes?: number[];
-  /** Builds the options of each new session. */
+  /**
+   * Builds the options of each new session.
+   * @defaultValue `undefined` (sessions take `sessionOptions`)
+   */
   createSessionFunction?: CreateSessionFunction<Pool>;
-  /** How `getSession()` picks a session once the pool is full. Default `random`. */
+  /**
+   * How `getSession()` picks a session once the pool is full.
+   * @defaultValue `'random'`
+   */
   sessionReuseStrategy?: SessionReuseStrategy;
-  /** XState inspector (e.g. from `@statelyai/inspect`), attached to the pool's root actor. */
+  /**
+   * XState inspector (e.g. from `@statelyai/inspect`), attached to the pool's root actor.
+   * @defaultValue `undefined` (not inspected)
+   */
   inspect?: InspectOption;
-  /** Time source; pass xstate's `SimulatedClock` in tests. Default: wall clock. */
+  /**
+   * A pino-style logger (`debug`/`info`/`warn`/`error`, a record first): retirements and restores at `info`,
+   * persistence trouble at `warn`, rejected cookies and events at `debug`, secrets redacted.
+   * @defaultValue `undefined` (silent)
+   */
+  logger?: Logger;
+  /**
+   * Time source; pass xstate's `SimulatedClock` in tests.
+   * @defaultValue the wall clock (`Date.now`, `setTimeout`)
+   */
   clock?: Clock;
-  /** Most cookies one session's jar keeps; the oldest is evicted beyond it. Default 1000. */
+  /**
+   * Most cookies one session's jar keeps; the oldest is evicted beyond it.
+   * @defaultValue `1000`
+   */
   maxCookiesPerSession?: number;
-  /** Most cookies one session keeps per domain; the oldest is evicted beyond it. Default 180. */
+  /**
+   * Most cookies one session keeps per domain; the oldest is evicted beyond it.
+   * @defaultValue `180`
+   */
   maxCookiesPerDomain?: number;
-  /** Sessions per supervising shard (an internal scaling knob). Default 128. */
+  /**
+   * Sessions per supervising shard (an internal scaling knob).
+   * @defaultValue `128`
+   */
   shardCapacity?: number;
 }
 
@@ -85,6 +141,7 @@ export interface ResolvedPoolOptions<Pool> {
   createSessionFunction: CreateSessionFunction<Pool> | undefined;
   sessionReuseStrategy: SessionReuseStrategy;
   inspect: InspectOption | undefined;
+  logger: Logger | undefined;
   clock: Clock | undefined;
   maxCookiesPerSession: number;
   maxCookiesPerDomain: number;
@@ -114,6 +171,7 @@ const POOL_OPTION_NAMES = new Set([
   'createSessionFunction',
   'sessionReuseStrategy',
   'inspect',
+  'logger',
   'clock',
   'maxCookiesPerSession',
   'maxCookiesPerDomain',
@@ -197,7 +255,7 @@ export function resolveSessionOptions(
     maxAgeSecs: numberOption(`${prefix}maxAgeSecs`, options.maxAgeSecs, base.maxAgeSecs, {
       min: 0,
       minExclusive: true,
-      max: Math.floor(MAX_TIMER_DELAY_MS / 1000),
+      max: MAX_DEADLINE_MS / 1000,
     }),
     maxUsageCount: numberOption(`${prefix}maxUsageCount`, options.maxUsageCount, base.maxUsageCount, {
       integer: true,
@@ -275,6 +333,7 @@ export function resolvePoolOptions<Pool>(options: unknown): ResolvedPoolOptions<
     createSessionFunction: input.createSessionFunction as CreateSessionFunction<Pool> | undefined,
     sessionReuseStrategy: strategy as SessionReuseStrategy,
     inspect: inspect as InspectOption | undefined,
+    logger: resolveLogger(input.logger),
     clock,
     maxCookiesPerSession: numberOption('maxCookiesPerSession', input.maxCookiesPerSession, 1000, {
       integer: true,

@@ -295,9 +295,22 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
    */
   async addSessions(countOrOptions: number | readonly SessionOptions[]): Promise<Session[]> {
     this.#assertRunning();
+    const count = Array.isArray(countOrOptions) ? countOrOptions.length : countOrOptions;
+    if (!Array.isArray(countOrOptions)) {
+      if (typeof countOrOptions !== 'number') {
+        throw new InvalidOptionError(
+          'countOrOptions',
+          `expected a number of sessions or an array of session options, got ${typeof countOrOptions}`,
+        );
+      }
+      numberOption('count', countOrOptions, 0, { integer: true, min: 0 });
+    }
+    // Room is checked before anything is built: a huge count fails at once, not after building every input.
+    if (this.sessionsCount + this.#creations.size + (count as number) > this.#options.maxPoolSize) {
+      throw new PoolFullError(this.#options.maxPoolSize);
+    }
     let options: readonly SessionOptions[];
     if (typeof countOrOptions === 'number') {
-      numberOption('count', countOrOptions, 0, { integer: true, min: 0 });
       const create = this.#options.createSessionFunction;
       const defaults = this.#options.sessionOptions;
       options = create

@@ -2,6 +2,7 @@ import type { SerializedCookieJar } from 'tough-cookie';
 import type { Dispatcher } from 'undici';
 import type { ActorRefFrom } from 'xstate';
 import {
+  MAX_DEADLINE_MS,
   type RetirementReason,
   type SessionContext,
   type SessionEvent,
@@ -23,7 +24,7 @@ import {
   storeSetCookie,
   urlText,
 } from './cookies.js';
-import { InvalidCookieError, InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from './errors.js';
 import {
   exportStorageState,
   importStorageState,
@@ -286,10 +287,19 @@ export class Session {
 
   /**
    * Takes the session out of rotation until `until` (a Date or epoch ms), then returns it to `active`;
-   * e.g. after a 429 with `Retry-After`. Expiry still applies while cooling down.
+   * e.g. after a 429 with `Retry-After`. Expiry still applies while cooling down. Any length up to ten years
+   * (`MAX_DEADLINE_MS`) is honoured, also past a restart; `InvalidOptionError` (field `until`) for a time that is
+   * not a finite date within that bound.
    */
   coolDown(until: Date | number): void {
-    this.#send({ type: 'session.coolDown', until: typeof until === 'number' ? until : until.getTime() });
+    const at = until instanceof Date ? until.getTime() : until;
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new InvalidOptionError('until', `expected a Date or epoch milliseconds, got ${String(until)}`);
+    }
+    if (at > this.#host.now() + MAX_DEADLINE_MS) {
+      throw new InvalidOptionError('until', `must be at most ten years ahead, got ${new Date(at).toISOString()}`);
+    }
+    this.#send({ type: 'session.coolDown', until: at });
   }
 
   /** Sends any session event to the actor (ignored once retired). */
@@ -389,8 +399,8 @@ export class Session {
       blockedStatusCode: context.blockedStatusCode,
       reservedUses: context.reserved,
       readiness: context.readiness,
-      cookieJar: serializeCookieJar(this.cookieJar, (dropped) =>
-        this.#host.reportCookieRejected({ sessionId: context.id, url: dropped.domain ?? '', ...dropped }),
+      cookieJar: serializeCookieJar(this.cookieJar, ({ domain, cookieName, reason }) =>
+        this.#host.reportCookieRejected({ sessionId: context.id, url: domain ?? '', cookieName, reason }),
       ),
     };
   }
