@@ -34,13 +34,18 @@ import { CrawleeSession } from './session.js';
 
 const crawlee = loadPeer<typeof import('crawlee')>('crawlee', 'session-supervisor/crawlee');
 
+export type {
+  CrawleeExportedPoolState,
+  CrawleeExportedSession,
+  ExportCrawleeStateOptions,
+} from '../stores/crawlee-export.js';
+export { exportCrawleeState } from '../stores/crawlee-export.js';
 export {
   attachSessionPool,
   CrawleeIncompatibleError,
   CrawleeSessionPool,
   crawleeSessionPoolOptions,
 } from './pool.js';
-export type { CrawleeSessionStateShape } from './session.js';
 export { CrawleeSession };
 
 // biome-ignore lint/suspicious/noExplicitAny: the crawler base classes, whatever their context types

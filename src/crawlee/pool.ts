@@ -65,12 +65,15 @@ export class CrawleeSessionPool extends EventEmitter {
     return [...(context?.blockedStatusCodes ?? DEFAULT_BLOCKED_STATUS_CODES)];
   }
 
+  /** Our pool's `maxPoolSize`. */
   get maxPoolSize(): number {
     return this.pool.maxPoolSize;
   }
+  /** Our pool's sessions that can be handed out now. */
   get usableSessionsCount(): number {
     return this.pool.usableSessionsCount;
   }
+  /** Sessions our pool retired since it opened. */
   get retiredSessionsCount(): number {
     return this.pool.retiredSessionsCount;
   }

@@ -7,20 +7,7 @@
 import type { BrowserCookie } from '../cookies.js';
 import type { ResponseHeaders, Session } from '../session.js';
 import type { SessionPool } from '../session-pool.js';
-
-/** The state Crawlee's `Session.getState()` returns. */
-export interface CrawleeSessionStateShape {
-  id: string;
-  cookieJar: ReturnType<Session['getState']>['cookieJar'];
-  userData: Record<string, unknown>;
-  errorScore: number;
-  maxErrorScore: number;
-  errorScoreDecrement: number;
-  usageCount: number;
-  maxUsageCount: number;
-  expiresAt: string;
-  createdAt: string;
-}
+import type { CrawleeExportedSession } from '../stores/crawlee-export.js';
 
 /**
  * What a Crawlee crawler sees as `context.session`: Crawlee's `Session` surface over one of our sessions. The
@@ -39,33 +26,43 @@ export class CrawleeSession {
     this.pool = pool;
   }
 
+  /** The session's id (Crawlee's proxy session id too). */
   get id(): string {
     return this.session.id;
   }
+  /** The session's free-form data, kept and persisted with it. */
   get userData(): Record<string, unknown> {
     return this.session.userData;
   }
+  /** Failures minus healed successes; the session retires at `maxErrorScore`. */
   get errorScore(): number {
     return this.session.errorScore;
   }
+  /** Uses counted so far. */
   get usageCount(): number {
     return this.session.usageCount;
   }
+  /** Error score at which the session retires. */
   get maxErrorScore(): number {
     return this.session.maxErrorScore;
   }
+  /** How much a success lowers the error score. */
   get errorScoreDecrement(): number {
     return this.session.errorScoreDecrement;
   }
+  /** When the session expires. */
   get expiresAt(): Date {
     return this.session.expiresAt;
   }
+  /** When the session was created. */
   get createdAt(): Date {
     return this.session.createdAt;
   }
+  /** Uses after which the session retires. */
   get maxUsageCount(): number {
     return this.session.maxUsageCount;
   }
+  /** The session's tough-cookie jar (Crawlee hands it to got-scraping as `cookieJar`). */
   get cookieJar(): Session['cookieJar'] {
     return this.session.cookieJar;
   }
@@ -80,43 +77,52 @@ export class CrawleeSession {
     this.#counted = true;
   }
 
+  /** Crawlee's `isBlocked()`: the error score reached its maximum, or a blocked status code retired it. */
   isBlocked(): boolean {
     return this.session.isBlocked();
   }
+  /** Crawlee's `isExpired()`. */
   isExpired(): boolean {
     return this.session.isExpired();
   }
+  /** Crawlee's `isMaxUsageCountReached()`. */
   isMaxUsageCountReached(): boolean {
     return this.session.isMaxUsageCountReached();
   }
+  /** Crawlee's `isUsable()`: our session can be handed out now. */
   isUsable(): boolean {
     return this.session.isUsable();
   }
 
+  /** The task succeeded: counts the task's use as good, unless it was already counted. */
   markGood(): void {
     if (this.#counted) return;
     this.#counted = true;
     this.session.markGood();
   }
 
+  /** The task failed: counts the task's use as bad, unless it was already counted. */
   markBad(): void {
     if (this.#counted) return;
     this.#counted = true;
     this.session.markBad();
   }
 
+  /** Retires our session (always, even after the task's use was counted). */
   retire(): void {
     this.#counted = true;
     this.session.retire();
   }
 
+  /** Retires our session if `statusCode` is one of its blocked codes (or of `additionalBlockedStatusCodes`). */
   retireOnBlockedStatusCodes(statusCode: number, additionalBlockedStatusCodes: number[] = []): boolean {
     const retired = this.session.retireOnBlockedStatusCodes(statusCode, additionalBlockedStatusCodes);
     if (retired) this.#counted = true;
     return retired;
   }
 
-  getState(): CrawleeSessionStateShape {
+  /** The session's state in Crawlee's `SessionState` shape. */
+  getState(): CrawleeExportedSession {
     const state = this.session.getState();
     return {
       id: state.id,
@@ -132,6 +138,7 @@ export class CrawleeSession {
     };
   }
 
+  /** Stores the `Set-Cookie` headers of a response (refused cookies are skipped and reported). */
   setCookiesFromResponse(response: { headers: ResponseHeaders; url: string | URL }): void {
     this.session.setCookiesFromResponse(response);
   }
@@ -147,10 +154,12 @@ export class CrawleeSession {
     }
   }
 
+  /** Cookies for `url` as Playwright/Puppeteer cookie objects. */
   getCookies(url: string): BrowserCookie[] {
     return this.session.getCookies(url);
   }
 
+  /** The `Cookie` header value for `url`. */
   getCookieString(url: string): string {
     return this.session.getCookieString(url);
   }

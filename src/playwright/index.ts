@@ -21,9 +21,13 @@ import type { StorageStateCookie } from '../storage-state.js';
 
 /** Playwright's `proxy` context option. */
 export interface PlaywrightProxy {
+  /** `scheme://host:port`, without credentials. */
   server: string;
+  /** Decoded user name, when the proxy URL has one. */
   username?: string;
+  /** Decoded password, when the proxy URL has one. Secret: do not log it. */
   password?: string;
+  /** Hosts that skip the proxy (Playwright's syntax). */
   bypass?: string;
 }
 
@@ -59,6 +63,7 @@ export function toPlaywrightProxy(proxyUrl: string | URL): PlaywrightProxy {
   return proxy;
 }
 
+/** How `sessionContextOptions` builds the proxy option. */
 export interface SessionContextOptionsInit {
   /**
    * Hosts the proxy must not be used for, Playwright's `proxy.bypass` (e.g. `'<-loopback>'` removes Chromium's
@@ -108,6 +113,7 @@ function profileHeaders(
   return headers;
 }
 
+/** Options of `bindSessionToContext` (and `newSessionContext`). */
 export interface BindSessionOptions {
   /**
    * Report the status of every main-frame navigation to the session: a blocked status code retires it
@@ -143,7 +149,9 @@ export interface BindSessionOptions {
 
 /** What `bindSessionToContext` returns. */
 export interface SessionContextBinding {
+  /** The bound context. */
   readonly context: BrowserContext;
+  /** The session it is bound to. */
   readonly session: BindableSession;
   /** Copies the context's cookies into the session now (deletions included). Resolves once done. */
   flush(): Promise<void>;
