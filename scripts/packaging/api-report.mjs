@@ -8,6 +8,7 @@
  *
  * Reads the declarations in dist/ (run `npm run build` first; the npm scripts do).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,12 @@ for (const [subpath, target] of entries) {
         ? `✗ ${subpath}: the public API changed; review it, then run npm run api:update and commit ${file}`
         : `✗ ${subpath}: api-extractor failed (${result.errorCount} errors)`,
     );
+    // Show what changed, so the CI log is enough to review it.
+    if (result.apiReportChanged) {
+      spawnSync('diff', ['-u', join(reportFolder, `${name}.api.md`), join(tempFolder, `${name}.api.md`)], {
+        stdio: 'inherit',
+      });
+    }
   } else {
     console.log(`✓ ${subpath}: ${update && result.apiReportChanged ? 'updated' : 'unchanged'} ${file}`);
   }
