@@ -2,11 +2,16 @@
  * Crawlee for tests: storage in memory (and, should anything be written, a temporary directory, never the repo),
  * its log silenced, a fresh configuration per crawler so request queues never leak between tests.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
-process.env.CRAWLEE_STORAGE_DIR ??= mkdtempSync(join(tmpdir(), 'crawlee-storage-'));
+if (process.env.CRAWLEE_STORAGE_DIR === undefined) {
+  const dir = mkdtempSync(join(tmpdir(), 'crawlee-storage-'));
+  process.env.CRAWLEE_STORAGE_DIR = dir;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+}
 process.env.CRAWLEE_PERSIST_STORAGE = 'false';
 
 const crawlee: typeof import('crawlee') = await import('crawlee');
