@@ -10,10 +10,17 @@ import { type CookieFields, serializedOfFields } from './jar-sync.js';
 /** Kept in their own hash fields (or, for cookies, their own hash), so they are not part of `rec`. */
 const OWN_FIELDS = ['usageCount', 'errorScore', 'blockedUntil', 'retirementReason', 'cookieJar', 'state'];
 
+/**
+ * What one worker's machine holds for itself and no other worker may adopt: its reserved uses (the fleet counts
+ * uses in Redis; another worker would count them twice), its pacing, and its own `initSession` run.
+ */
+const WORKER_LOCAL_FIELDS = ['reserved', 'nextUseAt', 'readiness', 'checkFailures', 'initError'];
+
 /** The context fields Redis keeps as JSON (`rec`). */
 export function contextFields(record: PersistedSessionRecord): Record<string, unknown> {
   const fields: Record<string, unknown> = { ...record };
   for (const name of OWN_FIELDS) delete fields[name];
+  for (const name of WORKER_LOCAL_FIELDS) delete fields[name];
   return fields;
 }
 
