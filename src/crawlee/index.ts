@@ -25,6 +25,7 @@ import type {
 } from 'crawlee';
 import type { Page as PlaywrightPage } from 'playwright-core';
 import { InvalidOptionError, SessionBlockedError, SessionRotationsExhaustedError } from '../errors.js';
+import { mergeCookieHeader } from '../http/headers.js';
 import type { SessionFetchInit, SessionResponse } from '../http/types.js';
 import { loadPeer } from '../peer.js';
 import { bindSessionToContext, type SessionContextBinding } from '../playwright/index.js';
@@ -192,6 +193,15 @@ export function createCrawler<C extends AnyCrawlerConstructor>(
       };
     }
   }
+  const handler = crawlerOptions.requestHandler;
+  if (typeof handler === 'function') {
+    // Every crawler's `context.sendRequest` (got-scraping) sends the session's header profile; a BasicCrawler's
+    // also gets the session's proxy, which only HttpCrawler and browser crawlers look up themselves.
+    crawlerOptions.requestHandler = async (context: SendRequestContext) => {
+      withSessionRequests(context, !isHttp && !isBrowser);
+      return (handler as (context: unknown) => unknown)(context);
+    };
+  }
   const crawler = new (Crawler as unknown as new (options: unknown, config?: unknown) => InstanceType<C>)(
     crawlerOptions,
     config,
@@ -211,6 +221,91 @@ async function overrideUserAgent(page: PlaywrightPage, userAgent: string | undef
   // An override lives as long as the DevTools session that set it: this one ends with the page.
   const cdp = await context.newCDPSession(page);
   await cdp.send('Emulation.setUserAgentOverride', { userAgent });
+}
+
+interface SendRequestContext {
+  session?: unknown;
+  proxyInfo?: { url?: string } & Record<string, unknown>;
+  request: { url: string; headers?: Record<string, string> };
+  sendRequest?: (
+    overrides?: { url?: unknown; headers?: Record<string, string>; hooks?: unknown } & Record<
+      string,
+      unknown
+    >,
+  ) => unknown;
+}
+
+function withSessionRequests(context: SendRequestContext, setProxy: boolean): void {
+  const handle = context.session;
+  if (!(handle instanceof CrawleeSession)) return;
+  if (setProxy && context.proxyInfo === undefined) {
+    const proxyUrl = handle.session.revealProxyUrl();
+    if (proxyUrl) {
+      const url = new URL(proxyUrl);
+      context.proxyInfo = {
+        sessionId: handle.id,
+        url: proxyUrl,
+        username: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        hostname: url.hostname,
+        port: url.port,
+      };
+    }
+  }
+  const send = context.sendRequest;
+  if (typeof send !== 'function') return;
+  const session = handle.session;
+  const profile = session.headerProfile;
+  context.sendRequest = (overrides = {}) => {
+    const own: Record<string, string> = { ...context.request.headers, ...overrides.headers };
+    const headers: Record<string, string> = {};
+    const wanted: Record<string, string> = { ...profile?.headers };
+    if (profile?.userAgent !== undefined) wanted['user-agent'] = profile.userAgent;
+    for (const [name, value] of Object.entries(wanted)) if (!hasHeader(own, name)) headers[name] = value;
+    const cookieName = Object.keys(own).find((name) => name.toLowerCase() === 'cookie');
+    const ownCookie = cookieName === undefined ? '' : String(own[cookieName]);
+    if (cookieName !== undefined) delete own[cookieName];
+    const url = String(overrides.url ?? context.request.url);
+    const cookie = mergeCookieHeader(ownCookie, session.getCookieString(url));
+    if (cookie) headers.cookie = cookie;
+    const hooks = (overrides.hooks ?? {}) as GotHooks;
+    return send({
+      ...overrides,
+      headers: { ...headers, ...own },
+      hooks: {
+        ...hooks,
+        // Crawlee's HTTP client drops the cookie jar (HttpCrawler sets the Cookie header itself): keep every hop's
+        // cookies here, so a cookie check's 302 works as it does in a browser.
+        beforeRedirect: [
+          (options: { url?: unknown; headers: Record<string, unknown> }, response: GotResponseLike) => {
+            session.setCookiesFromResponse({ headers: response.headers, url: String(response.url) });
+            const next = mergeCookieHeader(ownCookie, session.getCookieString(String(options.url)));
+            if (next) options.headers.cookie = next;
+            else delete options.headers.cookie;
+          },
+          ...(hooks.beforeRedirect ?? []),
+        ],
+        afterResponse: [
+          (response: GotResponseLike) => {
+            session.setCookiesFromResponse({ headers: response.headers, url: String(response.url) });
+            return response;
+          },
+          ...(hooks.afterResponse ?? []),
+        ],
+      },
+    });
+  };
+}
+
+interface GotResponseLike {
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+interface GotHooks {
+  beforeRedirect?: unknown[];
+  afterResponse?: unknown[];
+  [hook: string]: unknown;
 }
 
 function extendsClass(candidate: unknown, base: CrawlerClass): boolean {

@@ -183,6 +183,44 @@ describe('BasicCrawler with fetchInCrawler', () => {
   });
 });
 
+describe('BasicCrawler with context.sendRequest', () => {
+  it('sends through the session’s proxy with its profile, and keeps a same-URL cookie check’s cookie', async () => {
+    const testSite = await site({ ...NO_FAULTS, cookieCheck: 'sameUrl' });
+    const proxy = await startProxy({ user: 'u', pass: 'p4ss' });
+    defer(() => proxy.close());
+    const app = await server({
+      '/who': (req, res) => res.writeHead(200, HTML).end(String(req.headers['user-agent'])),
+    });
+    const sessions = await pool({
+      maxPoolSize: 1,
+      headerProfiles: [PROFILES[0] as (typeof PROFILES)[0]],
+      proxyUrls: [`http://u:p4ss@127.0.0.1:${proxy.port}`],
+    });
+    const bodies: string[] = [];
+    const crawler = createCrawler(
+      BasicCrawler,
+      sessions,
+      {
+        maxConcurrency: 1, // one after the other: the second page finds the first one's cookie
+        async requestHandler({ sendRequest }) {
+          const response = await sendRequest();
+          bodies.push(String(response.body));
+        },
+      },
+      freshConfig(),
+    );
+    await crawler.run([`${testSite.url}/page/1`, `${testSite.url}/page/2`, `${app.origin}/who`]);
+    expect(bodies.filter((body) => body.includes('<title>Page'))).toHaveLength(2);
+    expect(bodies).toContain(PROFILES[0]?.userAgent);
+    expect(testSite.stats.cookieChecks).toBe(1);
+    const auth = `Basic ${Buffer.from('u:p4ss').toString('base64')}`;
+    expect(proxy.log.length).toBeGreaterThanOrEqual(3);
+    expect(proxy.log.every((entry) => entry.auth === auth)).toBe(true);
+    const session = await sessions.getSession();
+    expect(session.usageCount).toBe(3);
+  });
+});
+
 describe('BasicCrawler: failures and sharing', () => {
   it('a 5xx page is retried maxRequestRetries times, each try one use with a bad outcome', async () => {
     const testSite = await site({ ...NO_FAULTS, errorRate: 1 });
