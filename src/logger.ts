@@ -102,6 +102,8 @@ const RULES: { readonly [E in LoggedEventName]: (write: Write) => LoggedEvents[E
     write('debug', 'event rejected: no live session with this id', () => ({ ...event })),
   cookieRejected: (write) => (rejection) =>
     write('debug', 'cookie rejected by the jar', () => ({ ...rejection })),
+  cookiesEvicted: (write) => (event) =>
+    write('debug', 'cookies evicted to stay within the jar limits', () => ({ ...event })),
   persistError: (write) => (event) =>
     write('warn', 'could not persist the pool state; the next write retries', () => ({
       location: event.location,

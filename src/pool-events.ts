@@ -1,5 +1,6 @@
 /** Events a `SessionPool` publishes, and the shape of its state. */
 import type { SessionContext, SessionStateName } from '../machines/session.machine.js';
+import type { CookieEvictions } from './cookies.js';
 import type { CookieRejection, Session, SessionState } from './session.js';
 import type { PersistErrorEvent, StatePersistedEvent, StateRestoredEvent } from './stores/events.js';
 
@@ -23,6 +24,11 @@ export interface EventRejectedEvent {
   eventType: string;
 }
 
+/** Payload of `cookiesEvicted`. */
+export interface CookiesEvictedEvent extends CookieEvictions {
+  sessionId: string;
+}
+
 /** Events of a `SessionPool`; subscribe with `pool.on(name, listener)`. */
 export interface SessionPoolEvents {
   sessionCreated: (session: Session) => void;
@@ -30,6 +36,11 @@ export interface SessionPoolEvents {
   sessionRetired: (event: SessionRetiredEvent) => void;
   eventRejected: (event: EventRejectedEvent) => void;
   cookieRejected: (rejection: CookieRejection) => void;
+  /**
+   * A session's jar evicted cookies to stay within `maxCookiesPerDomain` / `maxCookiesPerSession` (oldest first);
+   * one event per burst, with counts by limit.
+   */
+  cookiesEvicted: (event: CookiesEvictedEvent) => void;
   /** A write to the pool's store failed; the crawl goes on and the next write retries. */
   persistError: (event: PersistErrorEvent) => void;
   /** A write to the pool's store landed. */

@@ -4,11 +4,11 @@
  * expect of a real user anyway.
  */
 import { Dispatcher } from 'undici';
-import { InvalidOptionError, PoolNotRunningError } from './errors.js';
-import type { SessionPoolOptions } from './options.js';
-import { SessionPool } from './session-pool.js';
+import { describeValue, InvalidOptionError, PoolNotRunningError } from './errors.js';
 import { dispatchUrl, failHandler } from './http/handlers.js';
 import type { SessionFetchInit, SessionResponse } from './http/types.js';
+import type { SessionPoolOptions } from './options.js';
+import { SessionPool } from './session-pool.js';
 
 export interface SessionPoolGroupOptions {
   /** The key of a URL's pool. Default: its origin (`https://example.com:443`). */
@@ -63,7 +63,7 @@ export class SessionPoolGroup {
     try {
       parsed = url instanceof URL ? url : new URL(String(url));
     } catch {
-      throw new InvalidOptionError('url', `not a valid absolute URL: ${String(url)}`);
+      throw new InvalidOptionError('url', `not a valid absolute URL: ${describeValue(url)}`);
     }
     const key = this.#key(parsed);
     if (typeof key !== 'string' || key.length === 0)

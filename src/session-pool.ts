@@ -7,7 +7,7 @@ import { type AcquireOptions, SessionAcquirer } from './acquisition/acquirer.js'
 import type { SessionLease } from './acquisition/lease.js';
 import type { PoolView } from './acquisition/strategy.js';
 import { type Clock, systemClock } from './clock.js';
-import { type CookieJar, type CookieLimits, createCookieJar } from './cookies.js';
+import { type CookieJar, type CookieLimits, createCookieJar, onCookiesEvicted } from './cookies.js';
 import {
   DuplicateSessionError,
   InvalidOptionError,
@@ -27,6 +27,7 @@ import {
 } from './options.js';
 import type { SessionPoolEvents, SessionPoolState } from './pool-events.js';
 import { PoolHttp } from './pool-http/pool-http.js';
+import { type PoolStats, PoolTally } from './pool-stats.js';
 import { Session, type SessionHost } from './session.js';
 import { buildSessionInput } from './session-input.js';
 import type { CrawleeSessionPoolState } from './stores/crawlee.js';
@@ -71,6 +72,8 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   readonly #http: PoolHttp;
   /** The one way sessions are handed out: strategy, readiness, waiting, reserved uses (src/acquisition/). */
   readonly #acquirer: SessionAcquirer;
+  /** What the pool has done, counted (`stats()`). */
+  readonly #tally = new PoolTally();
   readonly #persistenceHost: PersistenceHost;
   /** Set when the pool has a store (`store` option). */
   readonly #persistence: PoolPersistence | undefined;
@@ -100,6 +103,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       options: this.#options.http,
       blockedStatusCodes: this.#options.blockedStatusCodes,
       clock,
+      tally: this.#tally,
       acquirer: () => this.#acquirer,
     });
     this.#acquirer = this.#createAcquirer();
@@ -258,6 +262,33 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   /** Uses reserved by requests in flight and not yet released. */
   get reservedUsesCount(): number {
     return this.#acquirer.openLeases;
+  }
+
+  /**
+   * What the pool has done: scrapy-zyte-api's session counters (`init/check-passed`, `init/failed`,
+   * `use/check-passed`, `use/check-failed`, `use/failed`, `use/blocked`, `use/expired`), sessions by where they
+   * stand, and reserved uses by how they ended. Counts start when this pool object opens, except `created` and
+   * `retired`, which carry over a restore.
+   *
+   * @example
+   * ```ts
+   * const { 'use/failed': failed, sessions } = pool.stats();
+   * console.log(`${failed} failed requests, ${sessions.live} live sessions`);
+   * ```
+   */
+  stats(): PoolStats {
+    const { createdCount, retiredCount, sessionCount } = this.actor.getSnapshot().context;
+    return {
+      ...this.#tally.counters,
+      sessions: {
+        created: createdCount,
+        retired: retiredCount,
+        live: sessionCount,
+        usable: this.usableSessionsCount,
+        retiredByReason: { ...this.#tally.retiredByReason },
+      },
+      uses: { reserved: this.#acquirer.openLeases, ...this.#tally.uses },
+    };
   }
 
   /**
@@ -447,6 +478,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
         );
       },
       persistError: (event) => this.emit('persistError', event),
+      cookieDropped: (rejection) => this.emit('cookieRejected', rejection),
       statePersisted: (event) => this.emit('statePersisted', event),
     };
   }
@@ -510,6 +542,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     const http = this.#options.http;
     return new SessionAcquirer({
       clock: this.#clock,
+      tally: this.#tally,
       options: {
         strategy: this.#options.sessionReuseStrategy,
         initSession: http.initSession,
@@ -540,6 +573,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#pendingJars.delete(sessionId);
     const session = new Session(ref, jar, this.#host);
     this.#sessions.set(sessionId, session);
+    onCookiesEvicted(jar, (evictions) => this.emit('cookiesEvicted', { sessionId, ...evictions }));
     this.#persistence?.track(session);
     // Proxies and profiles are bound in creation order; otherwise a transport is made on first use only.
     if (this.#http.assignsBindings) this.#http.transportOf(session);
@@ -566,6 +600,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#persistence?.forget(event.sessionId);
     this.#http.release(event.sessionId);
     this.#acquirer.forget(event.sessionId);
+    this.#tally.retired(event.reason);
     this.emit('sessionRetired', { session, reason: event.reason, state: session.getState() });
   }
 }

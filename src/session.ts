@@ -24,7 +24,7 @@ import {
   storeSetCookie,
   urlText,
 } from './cookies.js';
-import { InvalidOptionError } from './errors.js';
+import { describeValue, InvalidOptionError } from './errors.js';
 import {
   exportStorageState,
   importStorageState,
@@ -294,10 +294,16 @@ export class Session {
   coolDown(until: Date | number): void {
     const at = until instanceof Date ? until.getTime() : until;
     if (typeof at !== 'number' || !Number.isFinite(at)) {
-      throw new InvalidOptionError('until', `expected a Date or epoch milliseconds, got ${String(until)}`);
+      throw new InvalidOptionError(
+        'until',
+        `expected a Date or epoch milliseconds, got ${describeValue(until)}`,
+      );
     }
     if (at > this.#host.now() + MAX_DEADLINE_MS) {
-      throw new InvalidOptionError('until', `must be at most ten years ahead, got ${new Date(at).toISOString()}`);
+      throw new InvalidOptionError(
+        'until',
+        `must be at most ten years ahead, got ${new Date(at).toISOString()}`,
+      );
     }
     this.#send({ type: 'session.coolDown', until: at });
   }

@@ -30,6 +30,7 @@ import type { Clock } from '../clock.js';
 import { NoUsableSessionError, PoolNotRunningError, UnknownSessionError } from '../errors.js';
 import type { InitSessionFunction, InitSessionHelpers } from '../http/types.js';
 import type { SessionReuseStrategy } from '../options.js';
+import type { PoolTally } from '../pool-stats.js';
 import type { Session } from '../session.js';
 import { ChangeSignal } from './change-signal.js';
 import { Initializer } from './initializer.js';
@@ -50,6 +51,8 @@ export interface AcquisitionOptions {
 export interface AcquisitionHost {
   readonly clock: Clock;
   readonly options: AcquisitionOptions;
+  /** Counts inits and released uses for `pool.stats()`. */
+  readonly tally: PoolTally;
   session(id: string): Session | undefined;
   sessions(): Iterable<Session>;
   /** The pool's shards and slots, for O(1) picks. */
@@ -122,6 +125,7 @@ export class SessionAcquirer {
   readonly #open = new Set<SessionLease>();
   readonly #releaseUse = (lease: SessionLease, outcome: ReleaseOutcome) => {
     this.#open.delete(lease);
+    this.#host.tally.use(outcome);
     this.#grantor.release(lease.session, outcome);
     this.changes.notify();
   };
@@ -138,6 +142,7 @@ export class SessionAcquirer {
       maxBadInits: host.options.maxBadInits,
       sessionWaitTimeoutMs: host.options.sessionWaitTimeoutMs,
       signal: this.changes,
+      tally: host.tally,
       helpersFor: (session, renewal) => host.helpersFor(session, renewal),
       scrub: (message) => host.scrub(message),
     });

@@ -9,6 +9,7 @@
 import type { Clock } from '../clock.js';
 import { NoUsableSessionError, SessionInitError, TooManyBadInitsError } from '../errors.js';
 import type { InitSessionFunction, InitSessionHelpers } from '../http/types.js';
+import type { PoolTally } from '../pool-stats.js';
 import type { Session } from '../session.js';
 import type { ChangeSignal } from './change-signal.js';
 
@@ -18,6 +19,7 @@ export interface InitializerHost {
   readonly maxBadInits: number;
   readonly sessionWaitTimeoutMs: number;
   readonly signal: ChangeSignal;
+  readonly tally: PoolTally;
   /** Init helpers bound to one session (raw requests that apply no outcome). */
   helpersFor(session: Session, renewal: boolean): InitSessionHelpers;
   scrub(message: string): string;
@@ -134,6 +136,7 @@ export class Initializer {
     }
     if (problem === undefined) {
       session.send({ type: 'session.initDone' });
+      this.#host.tally.count('init/check-passed');
       this.#badInitsInARow = 0;
       return undefined;
     }
@@ -144,6 +147,7 @@ export class Initializer {
     const detail = this.#host.scrub(problem instanceof Error ? problem.message : String(problem));
     const error = new SessionInitError(session.id, detail, { cause: problem });
     session.send({ type: 'session.initFail', error: detail });
+    this.#host.tally.count('init/failed');
     this.#badInitsInARow += 1;
     if (this.#badInitsInARow >= this.#host.maxBadInits && !this.#failure) {
       this.#failure = new TooManyBadInitsError(this.#host.maxBadInits, { cause: error });

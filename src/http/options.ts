@@ -3,42 +3,109 @@
  * them into `SessionPoolOptions`) so the HTTP layer owns its own rules.
  */
 import type { Agent } from 'undici';
-import { InvalidOptionError } from '../errors.js';
+import { describeValue, InvalidOptionError } from '../errors.js';
 import { type ProxyConfig, parseProxyUrl } from './proxy.js';
 import type { HeaderProfile, InitSessionFunction, RetryAfterPolicy, SessionChecker } from './types.js';
 
 /** HTTP options of a `SessionPool` (see the README, "Crawling through sessions (HTTP)"). */
 export interface HttpPoolOptions {
-  /** Proxies (`http://`, `https://`, `socks5://`, credentials allowed); new sessions take them round-robin. */
+  /**
+   * Proxies (`http://`, `https://`, `socks5://`, credentials allowed); new sessions take them round-robin.
+   * @defaultValue `[]` (direct connections)
+   */
   proxyUrls?: readonly (string | URL)[];
-  /** Header profiles (user agent and others); new sessions take them round-robin, each keeps its own for life. */
+  /**
+   * Header profiles (user agent and others); new sessions take them round-robin, each keeps its own for life.
+   * @defaultValue `[]` (undici's default headers)
+   */
   headerProfiles?: readonly HeaderProfile[];
-  /** Declares a response a failure although its status is fine (a captcha page). */
+  /**
+   * Declares a response a failure although its status is fine (a captcha page).
+   * @defaultValue `undefined` (status codes alone decide)
+   */
   sessionChecker?: SessionChecker;
-  /** Check failures a session may have; at this count it retires (`checkFailed`). Default 1. */
+  /**
+   * Check failures a session may have; at this count it retires (`checkFailed`).
+   * @defaultValue `1`
+   */
   maxCheckFailures?: number;
-  /** What a blocked status (429, or 503) with `Retry-After` does: `retire` (default) or `coolDown`. */
+  /**
+   * What a blocked status (429, or 503) with `Retry-After` does: `retire` (default) or `coolDown`.
+   * @defaultValue `'retire'`
+   */
   retryAfterPolicy?: RetryAfterPolicy;
-  /** Retries of a blocked or failed `pool.fetch` on other sessions. Default 3. */
+  /**
+   * Retries of a blocked or failed `pool.fetch` on other sessions.
+   * @defaultValue `3`
+   */
   maxSessionRotations?: number;
-  /** Prepares each fresh session (warm-up, login) before it is handed out. */
+  /**
+   * Prepares each fresh session (warm-up, login) before it is handed out.
+   * @defaultValue `undefined` (sessions are handed out as created)
+   */
   initSession?: InitSessionFunction;
-  /** Failed initializations in a row after which the pool stops handing out sessions. Default 8. */
+  /**
+   * Failed initializations in a row after which the pool stops handing out sessions.
+   * @defaultValue `8`
+   */
   maxBadInits?: number;
-  /** Most requests one session serves at once. Default: no limit. */
+  /**
+   * Most requests one session serves at once.
+   * @defaultValue `Number.MAX_SAFE_INTEGER` (no limit)
+   */
   maxConcurrencyPerSession?: number;
-  /** Least time between the starts of two requests of one session, in ms. Default 0. */
+  /**
+   * Least time between the starts of two requests of one session, in ms.
+   * @defaultValue `0`
+   */
   minDelayBetweenUsesMs?: number;
-  /** Deadline of one request attempt, in ms. Default 30 000. */
+  /**
+   * Deadline of one request attempt, in ms.
+   * @defaultValue `30_000`
+   */
   requestTimeoutMs?: number;
-  /** Largest response body `pool.fetch` reads, in bytes. Default 10 MiB. */
+  /**
+   * Largest response body `pool.fetch` reads, in bytes.
+   * @defaultValue `10_485_760` (10 MiB)
+   */
   maxBodyBytes?: number;
-  /** Redirects followed per request. Default 10. */
+  /**
+   * Redirects followed per request.
+   * @defaultValue `10`
+   */
   maxRedirections?: number;
-  /** Longest wait for a usable session (cool-downs, pacing, renewal), in ms of the pool clock. Default 60 000. */
+  /**
+   * Longest wait for a usable session (cool-downs, pacing, renewal), in ms of the pool clock.
+   * @defaultValue `60_000`
+   */
   sessionWaitTimeoutMs?: number;
-  /** Options of each session's undici `Agent`/`ProxyAgent` (e.g. `connect: { rejectUnauthorized }`). */
+  /**
+   * Options of each session's undici `Agent`/`ProxyAgent` (e.g. `connect: { rejectUnauthorized }`).
+   * @defaultValue `{}`
+   */
   agentOptions?: Agent.Options;
+  /**
+   * Status codes that do not count against the session although they are errors (Crawlee's option of the same
+   * name): a listed 5xx is a success for the session. Blocked status codes still retire the session.
+   * @defaultValue `[]`
+   * @example
+   * ```ts
+   * // The site answers 500 for pages that do not exist; that says nothing about the session.
+   * const pool = await SessionPool.open({ ignoreHttpErrorStatusCodes: [500] });
+   * ```
+   */
+  ignoreHttpErrorStatusCodes?: readonly number[];
+  /**
+   * Status codes that count as failures although they are not 5xx (Crawlee's option of the same name): error
+   * score +1, and `pool.fetch` tries another session. Blocked status codes still retire the session.
+   * @defaultValue `[]`
+   * @example
+   * ```ts
+   * // A 202 "queued" page means this session was throttled.
+   * const pool = await SessionPool.open({ additionalHttpErrorStatusCodes: [202] });
+   * ```
+   */
+  additionalHttpErrorStatusCodes?: readonly number[];
 }
 
 export interface ResolvedHttpOptions {
@@ -57,6 +124,8 @@ export interface ResolvedHttpOptions {
   maxRedirections: number;
   sessionWaitTimeoutMs: number;
   agentOptions: Agent.Options;
+  ignoreHttpErrorStatusCodes: ReadonlySet<number>;
+  additionalHttpErrorStatusCodes: ReadonlySet<number>;
 }
 
 /** Names of the HTTP pool options, for the pool's unknown-option check. */
@@ -76,6 +145,8 @@ export const HTTP_OPTION_NAMES: readonly string[] = [
   'maxRedirections',
   'sessionWaitTimeoutMs',
   'agentOptions',
+  'ignoreHttpErrorStatusCodes',
+  'additionalHttpErrorStatusCodes',
 ];
 
 /** Longest delay a timer can take. */
@@ -144,6 +215,16 @@ function headerProfiles(value: unknown): readonly Readonly<HeaderProfile>[] {
   });
 }
 
+/** Checks a list of HTTP status codes (whole numbers in [100, 599]). */
+function statusCodeSet(field: string, value: unknown): ReadonlySet<number> {
+  if (value === undefined) return new Set();
+  if (!Array.isArray(value)) throw new InvalidOptionError(field, 'expected an array of HTTP status codes');
+  value.forEach((code: unknown, index) => {
+    intOption(`${field}[${index}]`, code, 0, 100, 599);
+  });
+  return new Set(value as number[]);
+}
+
 /** Validates the HTTP options of a pool; throws `InvalidOptionError` naming the first bad field. */
 export function resolveHttpOptions(input: Record<string, unknown>): ResolvedHttpOptions {
   const proxyUrls = input.proxyUrls;
@@ -154,7 +235,7 @@ export function resolveHttpOptions(input: Record<string, unknown>): ResolvedHttp
   if (policy !== 'retire' && policy !== 'coolDown') {
     throw new InvalidOptionError(
       'retryAfterPolicy',
-      `expected 'retire' or 'coolDown', got ${String(policy)}`,
+      `expected 'retire' or 'coolDown', got ${describeValue(policy)}`,
     );
   }
   const agentOptions = input.agentOptions ?? {};
@@ -185,5 +266,10 @@ export function resolveHttpOptions(input: Record<string, unknown>): ResolvedHttp
     maxRedirections: intOption('maxRedirections', input.maxRedirections, 10, 0, 100),
     sessionWaitTimeoutMs: intOption('sessionWaitTimeoutMs', input.sessionWaitTimeoutMs, 60_000, 0),
     agentOptions: agentOptions as Agent.Options,
+    ignoreHttpErrorStatusCodes: statusCodeSet('ignoreHttpErrorStatusCodes', input.ignoreHttpErrorStatusCodes),
+    additionalHttpErrorStatusCodes: statusCodeSet(
+      'additionalHttpErrorStatusCodes',
+      input.additionalHttpErrorStatusCodes,
+    ),
   };
 }

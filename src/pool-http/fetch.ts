@@ -7,6 +7,7 @@ import type { AcquireOptions } from '../acquisition/acquirer.js';
 import type { SessionLease } from '../acquisition/lease.js';
 import type { Clock } from '../clock.js';
 import {
+  describeValue,
   type FetchAttemptSummary,
   InvalidOptionError,
   ResponseTooLargeError,
@@ -19,6 +20,7 @@ import { intOption, type ResolvedHttpOptions } from '../http/options.js';
 import { redactUrl } from '../http/proxy.js';
 import type { SessionHttp } from '../http/session-http.js';
 import type { SessionFetchInit, SessionResponse } from '../http/types.js';
+import type { PoolTally } from '../pool-stats.js';
 import type { Session } from '../session.js';
 import { runChecker, settleCheckFailure, settleLease } from './outcome.js';
 
@@ -27,6 +29,7 @@ export interface FetchHost {
   readonly clock: Clock;
   readonly options: ResolvedHttpOptions;
   readonly blockedStatusCodes: readonly number[];
+  readonly tally: PoolTally;
   acquire(options: AcquireOptions): Promise<SessionLease>;
   transportOf(session: Session): SessionHttp;
   scrub(message: string): string;
@@ -100,7 +103,7 @@ export async function sessionFetch(
   const { options } = host;
   const method = init.method ?? 'GET';
   if (typeof method !== 'string' || !/^[A-Za-z]+$/.test(method)) {
-    throw new InvalidOptionError('method', `expected an HTTP method name, got ${String(method)}`);
+    throw new InvalidOptionError('method', `expected an HTTP method name, got ${describeValue(method)}`);
   }
   const timeoutMs = intOption('timeoutMs', init.timeoutMs, options.requestTimeoutMs, 1);
   const signal = init.signal;
@@ -142,7 +145,7 @@ export async function sessionFetch(
         lease.release('aborted');
         throw error;
       }
-      settleLease(lease, classifyError(), 0, host.clock);
+      settleLease(lease, classifyError(), 0, host.clock, host.tally);
       attempts.push({ sessionId: session.id, outcome: 'bad', error: errorLabel(error) });
       lastError = error;
       continue;
@@ -156,14 +159,14 @@ export async function sessionFetch(
     );
     if (outcome.kind === 'good') {
       if (await runChecker(options, response, raw.body)) {
-        settleLease(lease, outcome, raw.statusCode, host.clock);
+        settleLease(lease, outcome, raw.statusCode, host.clock, host.tally);
         return response;
       }
-      settleCheckFailure(lease, options.maxCheckFailures);
+      settleCheckFailure(lease, options.maxCheckFailures, host.tally);
       attempts.push({ sessionId: session.id, outcome: 'checkFailed', statusCode: raw.statusCode });
       continue;
     }
-    settleLease(lease, outcome, raw.statusCode, host.clock);
+    settleLease(lease, outcome, raw.statusCode, host.clock, host.tally);
     if (pinned !== undefined && (outcome.kind === 'blocked' || outcome.kind === 'coolDown')) {
       throw new SessionBlockedError(session.id, raw.statusCode, redactUrl(raw.url));
     }

@@ -16,6 +16,7 @@ import { ForwardingHandler, failHandler } from '../http/handlers.js';
 import { responseHeaders } from '../http/headers.js';
 import type { ResolvedHttpOptions } from '../http/options.js';
 import type { SessionHttp } from '../http/session-http.js';
+import type { PoolTally } from '../pool-stats.js';
 import type { Session } from '../session.js';
 import { runChecker, settleCheckFailure, settleLease } from './outcome.js';
 
@@ -29,6 +30,7 @@ export interface InterceptorHost {
   readonly clock: Clock;
   readonly options: ResolvedHttpOptions;
   readonly blockedStatusCodes: readonly number[];
+  readonly tally: PoolTally;
   acquire(options: AcquireOptions): Promise<SessionLease>;
 }
 
@@ -84,7 +86,7 @@ export class LeaseHandler extends ForwardingHandler {
   override onResponseError(controller: Controller, error: Error): void {
     // A request the caller aborted counts as a use (it may have gone out) but says nothing about the session.
     if (isAbortError(error) || this.#lease.signal.aborted) this.#lease.release('aborted');
-    else settleLease(this.#lease, classifyError(), 0, this.#host.clock);
+    else settleLease(this.#lease, classifyError(), 0, this.#host.clock, this.#host.tally);
     super.onResponseError(controller, error);
   }
 
@@ -99,13 +101,13 @@ export class LeaseHandler extends ForwardingHandler {
     const host = this.#host;
     const outcome = classifyStatus(statusCode, headers['retry-after'], host.blockedStatusCodes, host.options);
     if (outcome.kind !== 'good' || !host.options.sessionChecker) {
-      settleLease(lease, outcome, statusCode, host.clock);
+      settleLease(lease, outcome, statusCode, host.clock, host.tally);
       return;
     }
     const checked = { url: this.#url, statusCode, headers: responseHeaders(headers), session: lease.session };
     void runChecker(host.options, checked, undefined).then((passed) => {
-      if (passed) settleLease(lease, outcome, statusCode, host.clock);
-      else settleCheckFailure(lease, host.options.maxCheckFailures);
+      if (passed) settleLease(lease, outcome, statusCode, host.clock, host.tally);
+      else settleCheckFailure(lease, host.options.maxCheckFailures, host.tally);
     });
   }
 }

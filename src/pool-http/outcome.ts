@@ -9,26 +9,37 @@ import type { Clock } from '../clock.js';
 import type { Outcome } from '../http/classify.js';
 import type { ResolvedHttpOptions } from '../http/options.js';
 import type { CheckedResponse } from '../http/types.js';
+import type { PoolTally } from '../pool-stats.js';
 
 export type AppliedOutcome = Outcome['kind'] | 'checkFailed';
 
 /** Releases `lease` for `outcome` of a response with `statusCode` (0 when no response came). */
-export function settleLease(lease: SessionLease, outcome: Outcome, statusCode: number, clock: Clock): void {
+export function settleLease(
+  lease: SessionLease,
+  outcome: Outcome,
+  statusCode: number,
+  clock: Clock,
+  tally: PoolTally,
+): void {
   const session = lease.session;
   switch (outcome.kind) {
     case 'good':
+      tally.count('use/check-passed');
       lease.markGood();
       return;
     case 'bad':
+      tally.count('use/failed');
       lease.markBad();
       return;
     case 'blocked':
+      tally.count('use/blocked');
       if (!session.retireOnBlockedStatusCodes(statusCode, [statusCode])) {
         session.send({ type: 'session.retire', reason: 'blocked' });
       }
       lease.release('aborted');
       return;
     case 'coolDown': {
+      tally.count('use/blocked');
       const until = clock.now() + (outcome.retryAfterMs ?? 0);
       // Cooling down past the session's expiry would only hide a dead session: retire it instead.
       if (until >= session.expiresAt.getTime()) session.retireOnBlockedStatusCodes(statusCode, [statusCode]);
@@ -40,7 +51,8 @@ export function settleLease(lease: SessionLease, outcome: Outcome, statusCode: n
 }
 
 /** Records a `sessionChecker` failure: the use counts as bad, and the session retires at `maxCheckFailures`. */
-export function settleCheckFailure(lease: SessionLease, maxCheckFailures: number): void {
+export function settleCheckFailure(lease: SessionLease, maxCheckFailures: number, tally: PoolTally): void {
+  tally.count('use/check-failed');
   lease.session.send({ type: 'session.checkFailed', maxCheckFailures });
   lease.markBad();
 }

@@ -13,6 +13,7 @@ import { ProfileAssigner } from '../http/profiles.js';
 import { type ProxyConfig, scrubSecrets } from '../http/proxy.js';
 import { SessionHttp } from '../http/session-http.js';
 import type { HeaderProfile, InitSessionHelpers, SessionFetchInit, SessionResponse } from '../http/types.js';
+import type { PoolTally } from '../pool-stats.js';
 import type { Session, SessionHttpAccess } from '../session.js';
 import { createPoolDispatcher, type PoolDispatcherHost } from './dispatcher.js';
 import { sessionFetch } from './fetch.js';
@@ -22,6 +23,7 @@ export interface PoolHttpInit {
   options: ResolvedHttpOptions;
   blockedStatusCodes: readonly number[];
   clock: Clock;
+  tally: PoolTally;
   acquirer: () => SessionAcquirer;
 }
 
@@ -29,6 +31,7 @@ export class PoolHttp implements PoolDispatcherHost, SessionHttpAccess {
   readonly clock: Clock;
   readonly options: ResolvedHttpOptions;
   readonly blockedStatusCodes: readonly number[];
+  readonly tally: PoolTally;
   readonly #acquirer: () => SessionAcquirer;
   readonly #transports = new Map<string, SessionHttp>();
   readonly #proxies: ProfileAssigner<ProxyConfig>;
@@ -39,6 +42,7 @@ export class PoolHttp implements PoolDispatcherHost, SessionHttpAccess {
     this.options = init.options;
     this.blockedStatusCodes = init.blockedStatusCodes;
     this.clock = init.clock;
+    this.tally = init.tally;
     this.#acquirer = init.acquirer;
     this.#proxies = new ProfileAssigner(init.options.proxies);
     this.#profiles = new ProfileAssigner(init.options.headerProfiles);

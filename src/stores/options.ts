@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import { MAX_TIMER_DELAY_MS } from '../../machines/session.machine.js';
-import { InvalidOptionError } from '../errors.js';
+import { describeValue, InvalidOptionError } from '../errors.js';
 import { FileSessionStore } from './file-store.js';
 import { MemorySessionStore } from './memory-store.js';
 import type { PersistenceMode, SessionStore } from './types.js';
@@ -12,22 +12,36 @@ import type { PersistenceMode, SessionStore } from './types.js';
 export interface PersistenceOptions {
   /**
    * Where the pool keeps its state across restarts: `'file'` (one JSON file, written atomically; for real runs),
-   * `'memory'` (this process only; for tests), or any `SessionStore`. Default: none, the pool is not persisted.
+   * `'memory'` (this process only; for tests), or any `SessionStore`.
+   * @defaultValue `undefined` (the pool is not persisted)
    */
   store?: 'memory' | 'file' | SessionStore;
-  /** Name of the state; with `store: 'file'` the file is `<persistStateDir>/<persistStateKey>.json`. Default `SESSION_POOL_STATE`. */
+  /**
+   * Name of the state; with `store: 'file'` the file is `<persistStateDir>/<persistStateKey>.json`.
+   * @defaultValue `'SESSION_POOL_STATE'`
+   */
   persistStateKey?: string;
-  /** Directory of the state file with `store: 'file'`. Default `.session-supervisor` (under the working directory). */
+  /**
+   * Directory of the state file with `store: 'file'`.
+   * @defaultValue `'.session-supervisor'` (under the working directory)
+   */
   persistStateDir?: string;
-  /** Milliseconds between checkpoints, on the pool's clock; 0 turns periodic checkpoints off. Default 60,000. */
+  /**
+   * Milliseconds between checkpoints, on the pool's clock; 0 turns periodic checkpoints off.
+   * @defaultValue `60_000`
+   */
   persistStateIntervalMillis?: number;
   /**
    * `'checkpoint'` (default): the whole state is written periodically, on `persistState()` and on `teardown()`.
    * `'write-through'`: every change is also written (coalesced, one write in flight), and the pool reports a change
    * (`sessionCreated`, `sessionStateChanged`, `sessionRetired`) only once it is durable.
+   * @defaultValue `'checkpoint'`
    */
   persistenceMode?: PersistenceMode;
-  /** Begin empty when the stored state cannot be loaded (it is moved aside, never deleted). Default false. */
+  /**
+   * Begin empty when the stored state cannot be loaded (it is moved aside, never deleted).
+   * @defaultValue `false`
+   */
   startFresh?: boolean;
 }
 
@@ -92,14 +106,14 @@ export function resolvePersistenceOptions(input: Record<string, unknown>): Resol
   ) {
     throw new InvalidOptionError(
       'persistStateIntervalMillis',
-      `expected a whole number of milliseconds from 0 to ${MAX_TIMER_DELAY_MS}, got ${String(interval)}`,
+      `expected a whole number of milliseconds from 0 to ${MAX_TIMER_DELAY_MS}, got ${describeValue(interval)}`,
     );
   }
   const mode = input.persistenceMode ?? 'checkpoint';
   if (mode !== 'checkpoint' && mode !== 'write-through') {
     throw new InvalidOptionError(
       'persistenceMode',
-      `expected "checkpoint" or "write-through", got ${String(mode)}`,
+      `expected "checkpoint" or "write-through", got ${describeValue(mode)}`,
     );
   }
   const startFresh = input.startFresh ?? false;
