@@ -58,6 +58,26 @@ describe('CheerioCrawler on our pool', () => {
     expect((await sessions.getSession()).isUsable()).toBe(true);
   });
 
+  it('passes a same-URL cookie check (302 + Set-Cookie back to the same URL)', async () => {
+    const testSite = await site({ ...NO_FAULTS, cookieCheck: 'sameUrl' });
+    const sessions = await pool({ maxPoolSize: 1 });
+    const titles: string[] = [];
+    const crawler = createCrawler(
+      CheerioCrawler,
+      sessions,
+      {
+        maxConcurrency: 1,
+        async requestHandler({ $ }) {
+          titles.push($('title').text());
+        },
+      },
+      freshConfig(),
+    );
+    await crawler.run([1, 2, 3].map((page) => `${testSite.url}/page/${page}`));
+    expect(titles.sort()).toEqual(['Page 1', 'Page 2', 'Page 3']);
+    expect(testSite.stats.cookieChecks).toBe(1);
+  });
+
   it('sends each session’s header profile and proxy; the request’s own headers win', async () => {
     const proxy = await startProxy({ user: 'u', pass: 'p4ss' });
     defer(() => proxy.close());
