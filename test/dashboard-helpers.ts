@@ -1,5 +1,6 @@
 /** Helpers for the dashboard tests: a minimal server-sent events reader over node:http. */
 import { get, type IncomingMessage } from 'node:http';
+import type { PoolStats } from '../src/pool-stats.js';
 
 export interface SseEvent {
   event: string;
@@ -79,12 +80,14 @@ export interface DeltaData {
   ids: Record<string, string>;
   counts: Record<string, number>;
   retiredNow: Record<string, number>;
+  stats?: PoolStats;
 }
 export interface SnapshotData {
   states: string[];
   ids: string[];
   codes: number[];
   counts: Record<string, number>;
+  stats: PoolStats;
 }
 
 /** The page's test hooks (`window.dashboard`). */

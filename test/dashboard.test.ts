@@ -86,10 +86,29 @@ describe('dashboard server', () => {
     expect(degraded.counts).toMatchObject({ fresh: 0, degraded: 1 });
 
     first.retire();
-    const retired = (await events.next((e) => e.event === 'delta')).data as DeltaData;
+    const retired = (await events.next((e) => e.event === 'delta' && (e.data as DeltaData).tiles.length > 0))
+      .data as DeltaData;
     expect(retired.tiles).toEqual([0, code('retired')]);
     expect(retired.retiredNow).toEqual({ manual: 1 });
     expect(retired.counts.degraded).toBe(0);
+  });
+
+  it('streams the pool stats, uses reserved by requests in flight included', async () => {
+    const { pool, dashboard } = await setup(1);
+    await pool.addSession({ id: 'a' });
+    const events = await sse(`${dashboard.url}events`);
+    const snapshot = (await events.next((e) => e.event === 'snapshot')).data as SnapshotData;
+    expect(snapshot.stats.uses.reserved).toBe(0);
+    const lease = await pool.acquire();
+    const reserved = (
+      await events.next((e) => e.event === 'delta' && (e.data as DeltaData).stats?.uses.reserved === 1)
+    ).data as DeltaData;
+    expect(reserved.stats?.sessions.live).toBe(1);
+    lease.markGood();
+    const released = (
+      await events.next((e) => e.event === 'delta' && (e.data as DeltaData).stats?.uses.good === 1)
+    ).data as DeltaData;
+    expect(released.stats?.uses.reserved).toBe(0);
   });
 
   it('reuses the slot of a retired session once it has lingered, so the grid stays the pool size', async () => {
@@ -264,6 +283,10 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
     const context = JSON.parse((await page.textContent('#context'))!);
     expect(context.id).toBe(await page.evaluate(() => window.dashboard.idOf(0)));
     for (const cookie of context.cookieJar?.cookies ?? []) expect(cookie.value).toBe('[redacted]');
+    // The session's reserved uses and readiness are shown with it; the pool's counters below.
+    expect(context).toMatchObject({ reservedUses: expect.any(Number), readiness: expect.any(String) });
+    await expect.poll(() => page.textContent('#stats'), { timeout: 5_000 }).toContain('use/check-passed');
+    expect(await page.textContent('#stats')).toContain('uses in flight');
 
     const screenshot = 'test-results/dashboard-crawl.png';
     await page.screenshot({ path: screenshot });

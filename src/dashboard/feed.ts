@@ -7,6 +7,7 @@
  * the grid stays about `maxPoolSize` tiles however many sessions a long crawl goes through.
  */
 import type { RetirementReason, SessionStateName } from '../../machines/session.machine.js';
+import type { PoolStats } from '../pool-stats.js';
 import type { Session, SessionState } from '../session.js';
 import type { SessionPool, SessionRetiredEvent, SessionStateChangedEvent } from '../session-pool.js';
 
@@ -22,6 +23,8 @@ export const STATE_NAMES: readonly SessionStateName[] = [
 const RETIRED = 5;
 const TIMELINE_BUCKETS = 600;
 const RETIRED_DETAILS_KEPT = 2_000;
+/** `pool.stats()` counts usable sessions by a scan: at most once a second. */
+const STATS_EVERY_MS = 1_000;
 
 export interface FeedOptions {
   /** Time source for the timeline (epoch ms). */
@@ -43,6 +46,8 @@ export interface FeedSnapshot {
   retiredByReason: Record<string, number>;
   /** [second (epoch ms), { reason: count }] for the last ten minutes. */
   timeline: Array<[number, Record<string, number>]>;
+  /** `pool.stats()`: counters, and uses reserved by requests in flight. */
+  stats: PoolStats;
 }
 
 /** What changed since the last batch. */
@@ -57,6 +62,8 @@ export interface FeedDelta {
   retired: number;
   /** Retirements in this batch, by reason. */
   retiredNow: Record<string, number>;
+  /** `pool.stats()`, when it changed (at most once a second). */
+  stats?: PoolStats;
 }
 
 export class DashboardFeed {
@@ -77,6 +84,7 @@ export class DashboardFeed {
   #dirty = new Set<number>();
   #newIds: Record<number, string> = {};
   #retiredNow: Record<string, number> = {};
+  #stats: { at: number; json: string; value: PoolStats } | undefined;
   readonly #listeners: {
     created: (session: Session) => void;
     changed: (event: SessionStateChangedEvent) => void;
@@ -116,12 +124,25 @@ export class DashboardFeed {
       retired: this.#retired,
       retiredByReason: { ...this.#byReason },
       timeline: [...this.#timeline.entries()].map(([t, reasons]) => [t, { ...reasons }]),
+      stats: this.#pool.stats(),
     };
+  }
+
+  /** Fresh `pool.stats()` if a second has passed and they changed since last sent. */
+  #changedStats(): PoolStats | undefined {
+    const now = this.#options.now();
+    if (this.#stats && now - this.#stats.at < STATS_EVERY_MS) return undefined;
+    const value = this.#pool.stats();
+    const json = JSON.stringify(value);
+    const changed = json !== this.#stats?.json;
+    this.#stats = { at: now, json, value };
+    return changed ? value : undefined;
   }
 
   /** The changes since the last call, or undefined when nothing changed. */
   takeDelta(): FeedDelta | undefined {
-    if (this.#dirty.size === 0 && Object.keys(this.#retiredNow).length === 0) return undefined;
+    const stats = this.#changedStats();
+    if (this.#dirty.size === 0 && Object.keys(this.#retiredNow).length === 0 && !stats) return undefined;
     const tiles: number[] = [];
     for (const slot of this.#dirty) tiles.push(slot, this.#codes[slot] ?? 0);
     const delta: FeedDelta = {
@@ -132,6 +153,7 @@ export class DashboardFeed {
       created: this.#created,
       retired: this.#retired,
       retiredNow: this.#retiredNow,
+      ...(stats ? { stats } : {}),
     };
     this.#dirty = new Set();
     this.#newIds = {};

@@ -19,6 +19,9 @@ let counts = {};
 let created = 0;
 let retired = 0;
 let retiredByReason = {};
+let stats = null;
+const statsPanel = document.getElementById('stats');
+const reservedCell = document.getElementById('reserved');
 const timeline = new Map();
 let dirty = new Set();
 let fullRedraw = true;
@@ -152,6 +155,7 @@ source.addEventListener('snapshot', function (event) {
   const snap = JSON.parse(event.data);
   states = snap.states; ids = snap.ids; codes = snap.codes; counts = snap.counts;
   created = snap.created; retired = snap.retired; retiredByReason = snap.retiredByReason;
+  showStats(snap.stats);
   timeline.clear();
   for (const entry of snap.timeline) timeline.set(entry[0], entry[1]);
   fullRedraw = true;
@@ -170,8 +174,23 @@ source.addEventListener('delta', function (event) {
   counts = delta.counts; created = delta.created; retired = delta.retired;
   for (const reason in delta.retiredNow) retiredByReason[reason] = (retiredByReason[reason] || 0) + delta.retiredNow[reason];
   addToTimeline(delta.t, delta.retiredNow);
+  if (delta.stats) showStats(delta.stats);
   schedule();
 });
+
+function showStats(next) {
+  if (!next) return;
+  stats = next;
+  reservedCell.textContent = String(next.uses.reserved);
+  const lines = [];
+  for (const name in next) {
+    if (typeof next[name] === 'number') lines.push(name.padEnd(18) + ' ' + next[name]);
+  }
+  lines.push('uses (released)    good ' + next.uses.good + ', bad ' + next.uses.bad + ', aborted ' + next.uses.aborted + ', unused ' + next.uses.unused);
+  lines.push('uses in flight     ' + next.uses.reserved);
+  lines.push('sessions           live ' + next.sessions.live + ', usable ' + next.sessions.usable + ', created ' + next.sessions.created + ', retired ' + next.sessions.retired);
+  statsPanel.textContent = lines.join('\\n');
+}
 source.addEventListener('end', function () {
   statusBadge.textContent = 'crawl finished';
   statusBadge.className = 'badge done';
@@ -225,6 +244,7 @@ window.dashboard = {
   drawCount: function () { return draws; },
   slowestDrawMs: function () { return slowestDrawMs; },
   selected: function () { return selected; },
+  stats: function () { return stats; },
   slotCenter: function (slot) {
     const rect = tilesCanvas.getBoundingClientRect();
     return { x: rect.left + (slot % layout.cols + 0.5) * layout.size, y: rect.top + (Math.floor(slot / layout.cols) + 0.5) * layout.size };

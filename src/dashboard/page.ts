@@ -45,13 +45,14 @@ export function dashboardHtml(title = 'session-supervisor'): string {
 <title>${safeTitle} · dashboard</title><style>${STYLE}</style></head>
 <body>
 <header><h1>${safeTitle}</h1><span id="status" class="badge">connecting</span>
-<div class="counts">${LEGEND}<span>created <b id="created">0</b></span><span>tiles <b id="tile-count">0</b></span></div></header>
+<div class="counts">${LEGEND}<span>created <b id="created">0</b></span><span>tiles <b id="tile-count">0</b></span><span>in flight <b id="reserved">0</b></span></div></header>
 <main>
 <div>
 <section><h2>Sessions (one tile each, colored by machine state; click one)</h2><canvas id="tiles"></canvas></section>
 <section style="margin-top:12px"><h2>Retirement timeline by reason</h2><canvas id="timeline"></canvas><div id="reasons"></div></section>
 </div>
 <section><h2>Session context (credentials redacted)</h2><pre id="context">Click a tile.</pre></section>
+<section style="margin-top:12px"><h2>Pool stats</h2><pre id="stats"></pre></section>
 </main>
 <script>${PAGE_SCRIPT}</script>
 </body></html>`;
