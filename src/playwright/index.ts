@@ -16,6 +16,7 @@ import type {
   Request,
   Response,
 } from 'playwright-core';
+import { classifyStatus } from '../http/classify.js';
 import type { Session } from '../session.js';
 import type { StorageStateCookie } from '../storage-state.js';
 
@@ -187,8 +188,11 @@ export async function bindSessionToContext(
   session: BindableSession,
   options: BindSessionOptions = {},
 ): Promise<SessionContextBinding> {
-  const ignored = new Set(options.ignoreHttpErrorStatusCodes ?? []);
-  const additional = new Set(options.additionalHttpErrorStatusCodes ?? []);
+  const classification = {
+    retryAfterPolicy: 'retire' as const,
+    ignoreHttpErrorStatusCodes: new Set(options.ignoreHttpErrorStatusCodes ?? []),
+    additionalHttpErrorStatusCodes: new Set(options.additionalHttpErrorStatusCodes ?? []),
+  };
   const rejectedCookies: { name: string; domain: string; reason: string }[] = [];
   // Cookies the context held at the last flush: one missing now was deleted by the page or expired.
   let known = new Map<CookieKey, StorageStateCookie>();
@@ -239,9 +243,11 @@ export async function bindSessionToContext(
   };
   const report = (statusCode: number): void => {
     if (options.reportOutcomes === false || session.state === 'retired') return;
+    // The session's own blocked codes retire it; the rest is pool.fetch's rule for a response without Retry-After.
     if (session.retireOnBlockedStatusCodes(statusCode)) return;
-    if (additional.has(statusCode) || (statusCode >= 500 && !ignored.has(statusCode))) session.markBad();
-    else session.markGood();
+    const outcome = classifyStatus(statusCode, undefined, [], classification);
+    if (outcome.kind === 'good') session.markGood();
+    else session.markBad();
   };
 
   const onResponse = (response: Response): void => {
