@@ -177,12 +177,16 @@ export function hasUnreservedUse(context: SessionContext): boolean {
 /**
  * Whether a request may reserve a use at `at`: ready, a use left, a concurrency slot free, pacing satisfied and not
  * past its deadline. The state (usable or not) is checked by the machine: only usable states accept the event.
+ *
+ * A session's first use goes alone: until one outcome is back, a never-used session takes no second request, so
+ * the cookies a site sets on a first visit (a cookie check) are in the jar for every request after it, instead of
+ * each concurrent first request starting a visit of its own.
  */
 export function canReserveAt(context: SessionContext, at: number, maxConcurrency: number): boolean {
   return (
     context.readiness === 'ready' &&
     hasUnreservedUse(context) &&
-    context.reserved < maxConcurrency &&
+    context.reserved < (context.usageCount === 0 ? 1 : maxConcurrency) &&
     at >= context.nextUseAt &&
     at < context.expiresAt
   );

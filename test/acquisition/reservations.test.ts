@@ -80,7 +80,9 @@ describe('reserved uses', () => {
   });
 
   it('a session whose reservations fill its remaining uses is not handed out; it expires when the last is released', async () => {
-    const { pool, retired } = await open({ maxPoolSize: 1, sessionOptions: { maxUsageCount: 2 } });
+    const { pool, retired } = await open({ maxPoolSize: 1, sessionOptions: { maxUsageCount: 3 } });
+    const warmUp = await pool.acquire();
+    warmUp.markGood();
     const first = await pool.acquire();
     const second = await pool.acquire();
     expect(second.session).toBe(first.session);
@@ -102,7 +104,7 @@ describe('reserved uses', () => {
     expect(third).toBeUndefined();
     second.markGood();
     expect(retired.map((event) => [event.state.id, event.reason, event.state.usageCount])).toEqual([
-      [first.session.id, 'maxUsageCount', 2],
+      [first.session.id, 'maxUsageCount', 3],
     ]);
     const lease = await waiting;
     expect(lease.session.id).not.toBe(first.session.id);
@@ -187,8 +189,27 @@ describe('reserved uses', () => {
     expect(site.count(marker as string)).toBe(3);
   });
 
+  it('a session’s first use goes alone, so the cookies of a first visit are there for the next request', async () => {
+    const { pool } = await open({ maxPoolSize: 1 });
+    const first = await pool.acquire();
+    let second: Session | undefined;
+    const waiting = pool.acquire().then((lease) => {
+      second = lease.session;
+      return lease;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(second).toBeUndefined();
+    first.markGood();
+    const [a, b] = [await waiting, await pool.acquire()];
+    expect([a.session, b.session]).toEqual([first.session, first.session]);
+    expect(first.session.reservedUses).toBe(2);
+    a.markGood();
+    b.markGood();
+  });
+
   it('maxConcurrencyPerSession keeps its meaning: a second request waits for the first to end', async () => {
     const { pool } = await open({ maxPoolSize: 1, maxConcurrencyPerSession: 1 });
+    (await pool.acquire()).markGood();
     const first = await pool.acquire();
     let second: Session | undefined;
     const waiting = pool.acquire().then((lease) => {
@@ -267,17 +288,18 @@ describe('reserved uses', () => {
     const crashed = await SessionPool.open({ maxPoolSize: 1, store, sessionOptions: { maxUsageCount: 5 } });
     pools.push(crashed);
     const a = await crashed.acquire();
-    await crashed.acquire();
     a.markGood();
+    await crashed.acquire();
+    await crashed.acquire();
     await crashed.persistState();
     // The process dies here: the state as last written is all a new process gets.
     const text = store.toJSONText() as string;
-    expect(JSON.parse(text).sessions[0]).toMatchObject({ usageCount: 1, reserved: 1 });
+    expect(JSON.parse(text).sessions[0]).toMatchObject({ usageCount: 1, reserved: 2 });
 
     const { pool } = await open({ store: new MemorySessionStore({ initial: text }), maxPoolSize: 1 });
     const restored = [...pool.sessions()][0] as Session;
     expect(restored.id).toBe(a.session.id);
-    expect(restored.usageCount).toBe(2);
+    expect(restored.usageCount).toBe(3);
     expect(restored.reservedUses).toBe(0);
   });
 

@@ -23,7 +23,7 @@ describe('option validation', () => {
     [{ sessionOptions: { maxAgeSecs: -1 } }, 'sessionOptions.maxAgeSecs'],
     [{ sessionOptions: { maxAgeSecs: 0 } }, 'sessionOptions.maxAgeSecs'],
     [{ sessionOptions: { maxAgeSecs: Number.POSITIVE_INFINITY } }, 'sessionOptions.maxAgeSecs'],
-    [{ sessionOptions: { maxAgeSecs: 3_000_000 } }, 'sessionOptions.maxAgeSecs'],
+    [{ sessionOptions: { maxAgeSecs: 400_000_000 } }, 'sessionOptions.maxAgeSecs'],
     [{ sessionOptions: { maxUsageCount: 0 } }, 'sessionOptions.maxUsageCount'],
     [{ sessionOptions: { maxUsageCount: 'many' } }, 'sessionOptions.maxUsageCount'],
     [{ sessionOptions: { maxErrorScore: 0 } }, 'sessionOptions.maxErrorScore'],
