@@ -25,15 +25,25 @@
 export type { PoolContext, PoolEmitted, PoolEvent, PoolInput } from '../machines/pool.machine.js';
 export { poolMachine } from '../machines/pool.machine.js';
 export type {
+  ReleaseOutcome,
   RetirementReason,
   SessionContext,
   SessionEvent,
   SessionInput,
+  SessionReadiness,
   SessionStateName,
 } from '../machines/session.machine.js';
-export { sessionMachine, USABLE_STATES } from '../machines/session.machine.js';
+export { MAX_DEADLINE_MS, sessionMachine, USABLE_STATES } from '../machines/session.machine.js';
+export type { AcquireOptions } from './acquisition/acquirer.js';
+export { SessionLease } from './acquisition/lease.js';
 export { type Clock, systemClock } from './clock.js';
-export { type BrowserCookie, type CookieJar, type CookieLimits, createCookieJar } from './cookies.js';
+export {
+  type BrowserCookie,
+  type CookieEvictions,
+  type CookieJar,
+  type CookieLimits,
+  createCookieJar,
+} from './cookies.js';
 export * from './errors.js';
 export type { HttpPoolOptions } from './http/options.js';
 export type {
@@ -66,6 +76,7 @@ export {
 } from './options.js';
 export { MissingPeerDependencyError } from './peer.js';
 export type {
+  CookiesEvictedEvent,
   EventRejectedEvent,
   SessionPoolEvents,
   SessionPoolState,
@@ -73,6 +84,7 @@ export type {
   SessionStateChangedEvent,
 } from './pool-events.js';
 export { SessionPoolGroup, type SessionPoolGroupOptions } from './pool-group.js';
+export type { PoolCounters, PoolStats } from './pool-stats.js';
 export { type RedactLimits, redactUrl, redactValue } from './redact.js';
 export {
   type CookieRejection,
@@ -81,13 +93,25 @@ export {
   type SessionActorRef,
   type SessionState,
 } from './session.js';
-export { SessionPool } from './session-pool.js';
+export { SessionPool, type SessionUse } from './session-pool.js';
+export type {
+  StorageState,
+  StorageStateCookie,
+  StorageStateInput,
+  StorageStateOptions,
+} from './storage-state.js';
 export {
   type ConvertCrawleeStateOptions,
   type CrawleeSessionPoolState,
   type CrawleeSessionState,
   convertCrawleeState,
 } from './stores/crawlee.js';
+export {
+  type CrawleeExportedPoolState,
+  type CrawleeExportedSession,
+  type ExportCrawleeStateOptions,
+  exportCrawleeState,
+} from './stores/crawlee-export.js';
 export type { PersistErrorEvent, StatePersistedEvent, StateRestoredEvent } from './stores/events.js';
 export { FileSessionStore, type FileSessionStoreOptions } from './stores/file-store.js';
 export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/memory-store.js';

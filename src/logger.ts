@@ -6,6 +6,8 @@
  * `debug`. Every record goes through the library's one redactor, so proxy passwords, tokens and cookie values
  * never reach the log.
  */
+
+import { describeValue } from './describe-value.js';
 import { InvalidOptionError } from './errors.js';
 import type { SessionPoolEvents } from './pool-events.js';
 import { redactValue } from './redact.js';
@@ -50,11 +52,6 @@ export function resolveLogger(value: unknown, field = 'logger'): Logger | undefi
     );
   }
   return value as Logger;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  return typeof value === 'string' ? `the string "${value}"` : typeof value;
 }
 
 /** Events of the fleet (a shared pool on Redis) that are logged; a `SessionPool` never emits them. */

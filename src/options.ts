@@ -1,6 +1,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { MAX_DEADLINE_MS } from '../machines/session.machine.js';
 import type { Clock } from './clock.js';
+import { describeValue } from './describe-value.js';
 import { InvalidOptionError } from './errors.js';
 import {
   HTTP_OPTION_NAMES,
@@ -198,7 +199,7 @@ interface NumberRule {
 export function numberOption(field: string, value: unknown, fallback: number, rule: NumberRule): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new InvalidOptionError(field, `expected a number, got ${describe(value)}`);
+    throw new InvalidOptionError(field, `expected a number, got ${describeValue(value)}`);
   }
   if (!Number.isFinite(value)) throw new InvalidOptionError(field, `expected a finite number, got ${value}`);
   if (rule.integer && !Number.isInteger(value)) {
@@ -216,15 +217,9 @@ export function numberOption(field: string, value: unknown, fallback: number, ru
   return value;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? `the string "${value}"` : typeof value;
-}
-
 function assertPlainObject(field: string, value: unknown): asserts value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidOptionError(field, `expected an object, got ${describe(value)}`);
+    throw new InvalidOptionError(field, `expected an object, got ${describeValue(value)}`);
   }
 }
 
@@ -248,7 +243,7 @@ export function resolveSessionOptions(
   rejectUnknownKeys(prefix, options, SESSION_OPTION_NAMES);
   const { id, userData } = options;
   if (id !== undefined && (typeof id !== 'string' || id.length === 0)) {
-    throw new InvalidOptionError(`${prefix}id`, `expected a non-empty string, got ${describe(id)}`);
+    throw new InvalidOptionError(`${prefix}id`, `expected a non-empty string, got ${describeValue(id)}`);
   }
   if (userData !== undefined) assertPlainObject(`${prefix}userData`, userData);
   const resolved: ResolvedSessionOptions & { id?: string } = {
@@ -280,7 +275,7 @@ export function resolveSessionOptions(
 function statusCodes(field: string, value: unknown): readonly number[] {
   if (value === undefined) return DEFAULT_BLOCKED_STATUS_CODES;
   if (!Array.isArray(value))
-    throw new InvalidOptionError(field, `expected an array of status codes, got ${describe(value)}`);
+    throw new InvalidOptionError(field, `expected an array of status codes, got ${describeValue(value)}`);
   return Object.freeze(
     value.map((code, index) =>
       numberOption(`${field}[${index}]`, code, 0, { integer: true, min: 100, max: 599 }),
@@ -297,13 +292,13 @@ export function resolvePoolOptions<Pool>(options: unknown): ResolvedPoolOptions<
   if (!REUSE_STRATEGIES.includes(strategy as SessionReuseStrategy)) {
     throw new InvalidOptionError(
       'sessionReuseStrategy',
-      `expected one of ${REUSE_STRATEGIES.join(', ')}, got ${describe(strategy)}`,
+      `expected one of ${REUSE_STRATEGIES.join(', ')}, got ${describeValue(strategy)}`,
     );
   }
   if (input.createSessionFunction !== undefined && typeof input.createSessionFunction !== 'function') {
     throw new InvalidOptionError(
       'createSessionFunction',
-      `expected a function, got ${describe(input.createSessionFunction)}`,
+      `expected a function, got ${describeValue(input.createSessionFunction)}`,
     );
   }
   const inspect = input.inspect;
@@ -312,7 +307,10 @@ export function resolvePoolOptions<Pool>(options: unknown): ResolvedPoolOptions<
     typeof inspect !== 'function' &&
     (typeof inspect !== 'object' || inspect === null)
   ) {
-    throw new InvalidOptionError('inspect', `expected an observer or a function, got ${describe(inspect)}`);
+    throw new InvalidOptionError(
+      'inspect',
+      `expected an observer or a function, got ${describeValue(inspect)}`,
+    );
   }
   const clock = input.clock as Clock | undefined;
   if (

@@ -4,7 +4,8 @@
  * expect of a real user anyway.
  */
 import { Dispatcher } from 'undici';
-import { describeValue, InvalidOptionError, PoolNotRunningError } from './errors.js';
+import { describeValue } from './describe-value.js';
+import { InvalidOptionError, PoolNotRunningError } from './errors.js';
 import { dispatchUrl, failHandler } from './http/handlers.js';
 import type { SessionFetchInit, SessionResponse } from './http/types.js';
 import type { SessionPoolOptions } from './options.js';

@@ -31,6 +31,11 @@ import { type PoolStats, PoolTally } from './pool-stats.js';
 import { Session, type SessionHost } from './session.js';
 import { buildSessionInput } from './session-input.js';
 import type { CrawleeSessionPoolState } from './stores/crawlee.js';
+import {
+  type CrawleeExportedPoolState,
+  type ExportCrawleeStateOptions,
+  exportCrawleeState,
+} from './stores/crawlee-export.js';
 import { PoolPersistence } from './stores/pool-persistence.js';
 import {
   adoptRecords,
@@ -412,6 +417,22 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#assertRunning();
     if (this.#persistence) return this.#persistence.importCrawleeState(state);
     return importCrawleeSessions(state, this.#persistenceHost);
+  }
+
+  /**
+   * The pool's live sessions as Crawlee's `SessionPool` state document (`SDK_SESSION_POOL_STATE`): ids, usage and
+   * error counts, limits, dates, userData and cookie jars. Store it under Crawlee's `persistStateKey` and Crawlee's
+   * own `SessionPool.open()` restores them; the way back from `importCrawleeState()`.
+   *
+   * @example
+   * ```ts
+   * const store = await KeyValueStore.open();
+   * await store.setValue('SDK_SESSION_POOL_STATE', pool.exportCrawleeState());
+   * ```
+   */
+  exportCrawleeState(options?: ExportCrawleeStateOptions): CrawleeExportedPoolState {
+    this.#assertRunning();
+    return exportCrawleeState(this.getState(), options);
   }
 
   /**

@@ -24,7 +24,8 @@ import {
   storeSetCookie,
   urlText,
 } from './cookies.js';
-import { describeValue, InvalidOptionError } from './errors.js';
+import { describeValue } from './describe-value.js';
+import { InvalidOptionError } from './errors.js';
 import {
   exportStorageState,
   importStorageState,

@@ -3,7 +3,8 @@
  * them into `SessionPoolOptions`) so the HTTP layer owns its own rules.
  */
 import type { Agent } from 'undici';
-import { describeValue, InvalidOptionError } from '../errors.js';
+import { describeValue } from '../describe-value.js';
+import { InvalidOptionError } from '../errors.js';
 import { type ProxyConfig, parseProxyUrl } from './proxy.js';
 import type { HeaderProfile, InitSessionFunction, RetryAfterPolicy, SessionChecker } from './types.js';
 

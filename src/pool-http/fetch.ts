@@ -6,8 +6,8 @@
 import type { AcquireOptions } from '../acquisition/acquirer.js';
 import type { SessionLease } from '../acquisition/lease.js';
 import type { Clock } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import {
-  describeValue,
   type FetchAttemptSummary,
   InvalidOptionError,
   ResponseTooLargeError,

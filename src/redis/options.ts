@@ -11,18 +11,29 @@ export interface RedisConnectionOptions {
   /**
    * `redis://[user:password@]host:port/db` or `rediss://…` (TLS). Default: the `REDIS_URL` environment variable,
    * else `redis://127.0.0.1:6379/0`.
+   * @defaultValue `process.env.REDIS_URL`, else `'redis://127.0.0.1:6379/0'`
    */
   redisUrl?: string;
   /**
    * Prefix of every key and of the pub/sub channel of this pool; pools with different prefixes share one Redis
-   * without seeing each other. Default `session-supervisor:default:`.
+   * without seeing each other.
+   * @defaultValue `'session-supervisor:default:'`
    */
   keyPrefix?: string;
-  /** How long the first connection may take before `RedisUnavailableError`, in ms. Default 5000. */
+  /**
+   * How long the first connection may take before `RedisUnavailableError`, in ms.
+   * @defaultValue `5000`
+   */
   connectTimeoutMs?: number;
-  /** Seconds a retired session's record (its tombstone) is kept, so late workers still hear of it. Default 86 400. */
+  /**
+   * Seconds a retired session's record (its tombstone) is kept, so late workers still hear of it.
+   * @defaultValue `86_400` (one day)
+   */
   tombstoneTtlSecs?: number;
-  /** Extra ioredis options (TLS, sentinels, `username`…); connection and retry settings of this library win. */
+  /**
+   * Extra ioredis options (TLS, sentinels, `username`…); connection and retry settings of this library win.
+   * @defaultValue `{}`
+   */
   redisOptions?: RedisOptions;
 }
 

@@ -26,7 +26,10 @@ export interface SharedSessionPoolOptions<Pool = unknown>
       | 'startFresh'
     >,
     RedisConnectionOptions {
-  /** Lease time-to-live in ms (Redis time); a lease is renewed every third of it while held. Default 30 000. */
+  /**
+   * Lease time-to-live in ms (Redis time); a lease is renewed every third of it while held.
+   * @defaultValue `30_000`
+   */
   leaseTtlMs?: number;
 }
 

@@ -3,7 +3,8 @@
  */
 import { join } from 'node:path';
 import { MAX_TIMER_DELAY_MS } from '../../machines/session.machine.js';
-import { describeValue, InvalidOptionError } from '../errors.js';
+import { describeValue } from '../describe-value.js';
+import { InvalidOptionError } from '../errors.js';
 import { FileSessionStore } from './file-store.js';
 import { MemorySessionStore } from './memory-store.js';
 import type { PersistenceMode, SessionStore } from './types.js';

@@ -62,9 +62,9 @@ describe('same-URL cookie-check redirect', () => {
 
   it('still stops a real loop at maxRedirections, with a typed error from pool.fetch', async () => {
     const { server, pool } = await pooled(3);
-    const error = await pool
+    const error = (await pool
       .fetch(`${server.origin}/loop`, { maxSessionRotations: 0 })
-      .catch((e: unknown) => e as { cause?: unknown });
+      .catch((e: unknown) => e)) as { cause?: unknown };
     expect(error.cause).toBeInstanceOf(TooManyRedirectsError);
     // 1 request + 3 redirects followed, then the 4th redirect is refused.
     expect(server.log.filter((entry) => entry.path === '/loop')).toHaveLength(4);
