@@ -10,6 +10,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { NoUsableSessionError, PoolNotRunningError, UnknownSessionError } from '../errors.js';
 import type { SessionFetchInit, SessionResponse } from '../http/types.js';
+import { attachLogger, FLEET_LOGGED_EVENTS } from '../logger.js';
 import type { ResolvedPoolOptions, SessionPoolOptions } from '../options.js';
 import type { Session } from '../session.js';
 import { SessionPool } from '../session-pool.js';
@@ -88,6 +89,8 @@ export class SharedSessionPool extends EventEmitter<SharedSessionPoolEvents> {
       restored: () => this.emit('connectionRestored'),
     });
     this.store.onRetiredInRedis = (id, reason) => this.#mirror.retireLocally(id, reason);
+    // The local pool logs its own events; the fleet's (connection, leases) are logged here.
+    if (this.#options.logger) attachLogger(this, this.#options.logger, { events: FLEET_LOGGED_EVENTS });
     this.#leaseHost = {
       ttlMs: this.#leaseTtlMs,
       renew: async (id, token) => (await this.store.renewLease(id, token, this.#leaseTtlMs)) === 1,

@@ -168,8 +168,7 @@ describe.skipIf(redisMissing())('logger on a shared pool (real redis-server)', (
       logger,
     });
     try {
-      // The local pool logs the pool's events through the option; the fleet's own events are attached here.
-      attachLogger(shared, logger, { events: FLEET_LOGGED_EVENTS });
+      // The option logs both: the local pool's events and the fleet's own (connection, leases), each once.
       const lease = await shared.acquire();
       lease.session.retire();
       await lease.release();
