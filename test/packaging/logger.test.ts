@@ -16,7 +16,6 @@ import {
   SessionPool,
   type SessionPoolOptions,
 } from '../../src/index.js';
-import { FLEET_LOGGED_EVENTS } from '../../src/logger.js';
 import { createSharedPool } from '../../src/redis/index.js';
 import { RedisServer, redisMissing } from '../redis/redis-server.js';
 
