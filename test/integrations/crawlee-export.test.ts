@@ -128,6 +128,26 @@ describe('exportCrawleeState', () => {
     );
   });
 
+  it('pool.exportCrawleeState() is the same document, and Crawlee restores it through a key-value store', async () => {
+    const ours = await pool({ maxPoolSize: 2 });
+    const session = await ours.addSession();
+    session.markGood();
+    session.setCookie('sid=abc; Path=/', 'https://shop.example.com/');
+    const document = ours.exportCrawleeState();
+    expect(document).toEqual(exportCrawleeState(ours.getState()));
+    const config = freshConfig();
+    const store = await KeyValueStore.open('via-method', { config });
+    await store.setValue(KEY, document);
+    const restored = await CrawleeSessionPool.open({ persistStateKeyValueStoreId: store.id }, config);
+    try {
+      const back = await restored.getSession(session.id);
+      expect(back?.usageCount).toBe(1);
+      expect(back?.getCookieString('https://shop.example.com/')).toBe('sid=abc');
+    } finally {
+      await restored.teardown({ persistState: false });
+    }
+  });
+
   it('leaves cooling-down sessions out on request, and rejects what is not a pool state', async () => {
     const ours = await pool({ maxPoolSize: 2 });
     const [a, b] = [await ours.addSession(), await ours.addSession()];
