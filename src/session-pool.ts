@@ -256,10 +256,10 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     const lease = await this.acquire(options);
     try {
       const result = await task(lease.session, { signal: lease.signal, dispatcher: lease.dispatcher, lease });
-      lease.release(lease.signal.aborted ? 'aborted' : 'good');
+      lease.release(lease.aborted ? 'aborted' : 'good');
       return result;
     } catch (error) {
-      lease.release(lease.signal.aborted ? 'aborted' : 'bad');
+      lease.release(lease.aborted ? 'aborted' : 'bad');
       throw error;
     }
   }
@@ -580,6 +580,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       },
       hasRoom: () => this.#hasRoom(),
       createSession: () => this.#createSession(),
+      createSessionNow: () => (this.#options.createSessionFunction ? undefined : this.#spawn({})),
       creations: () => this.#creations,
       helpersFor: (session, renewal) => this.#http.helpersFor(session, renewal),
       dispatcherFor: (session) => this.#http.transportOf(session).core,

@@ -61,6 +61,8 @@ export interface AcquisitionHost {
   hasRoom(): boolean;
   /** Creates a session (with `createSessionFunction` when given). */
   createSession(): Promise<Session>;
+  /** Creates a session at once, or undefined when that takes an async `createSessionFunction`. */
+  createSessionNow(): Session | undefined;
   /** Creations in flight: when every free slot is taken by one, a request shares its result. */
   creations(): ReadonlySet<Promise<unknown>>;
   /** Init helpers bound to one session (requests that count no use and apply no outcome). */
@@ -168,7 +170,44 @@ export class SessionAcquirer {
 
   /** A reserved use of a session, held by the returned lease until its outcome releases it. */
   acquire(options: AcquireOptions = {}): Promise<SessionLease> {
-    return this.#acquire(options, true) as Promise<SessionLease>;
+    const now = this.#reserveNow(options);
+    if (now instanceof SessionLease) return Promise.resolve(now);
+    return this.#acquire(options, true, now) as Promise<SessionLease>;
+  }
+
+  /**
+   * The common case, without a promise in between: a session that can take the request now (kept, new, pinned or
+   * picked), ready and reserved at once. Otherwise the request goes the whole way (waits, inits, errors), starting
+   * with the session chosen here, if any (a new one must not be made twice).
+   */
+  #reserveNow(options: AcquireOptions): SessionLease | Session | undefined {
+    if (this.#closed || this.initializer.failure || options.signal?.aborted) return undefined;
+    const host = this.#host;
+    const now = host.clock.now();
+    let session: Session | undefined;
+    if (options.session !== undefined) {
+      session = host.session(typeof options.session === 'string' ? options.session : options.session.id);
+    } else {
+      const exclude = options.exclude;
+      const accept = (id: string) => this.#canTake(id, now, true) && !exclude?.has(id);
+      const kept = this.#picker.current(accept, (id) => (host.session(id)?.errorScore ?? 1) === 0);
+      if (kept !== undefined) session = host.session(kept);
+      else if (host.hasRoom()) session = host.createSessionNow();
+      else {
+        const id = this.#picker.pick(host.view(), accept);
+        session = id === undefined ? undefined : host.session(id);
+      }
+      if (session) this.#picker.handedOut(session.id);
+    }
+    if (!session || session.state === 'retired') return undefined;
+    // A pending session is made ready here only when that takes no `initSession` run (the slow path runs it).
+    if (
+      session.readiness !== 'ready' &&
+      (this.#options.initSession || this.initializer.ensure(session) !== true)
+    ) {
+      return session;
+    }
+    return this.#grantor.tryReserve(session, now) ? this.#lease(session, options.signal) : session;
   }
 
   /** Clears a session's jar and re-runs `initSession`; requests for it meanwhile wait. */
@@ -190,13 +229,17 @@ export class SessionAcquirer {
     this.changes.notify();
   }
 
-  async #acquire(options: AcquireOptions, reserve: boolean): Promise<SessionLease | Session> {
+  async #acquire(
+    options: AcquireOptions,
+    reserve: boolean,
+    first?: Session,
+  ): Promise<SessionLease | Session> {
     const { clock } = this.#host;
     const deadline = clock.now() + this.#options.sessionWaitTimeoutMs;
     const pinned = options.session === undefined ? undefined : this.#resolve(options.session);
     const signal = options.signal;
     // A session whose init this request waited for is tried again first (not a new pick, not a new session).
-    let initialized: Session | undefined;
+    let initialized: Session | undefined = first;
     for (;;) {
       this.#throwIfUnavailable(signal);
       const session = pinned ?? initialized ?? (await this.#choose(options.exclude, reserve));

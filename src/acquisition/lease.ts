@@ -30,10 +30,13 @@ export type ReleaseUse = (lease: SessionLease, outcome: ReleaseOutcome) => void;
 export class SessionLease implements AsyncDisposable, Disposable {
   /** The session this use belongs to. */
   readonly session: Session;
-  readonly #controller = new AbortController();
   readonly #release: ReleaseUse;
   readonly #dispatcher: () => Dispatcher;
-  readonly #forgetCallerSignal: () => void;
+  readonly #callerSignal: AbortSignal | undefined;
+  /** Made on first use of `signal`: most leases (`pool.fetch`) never need one. */
+  #controller: AbortController | undefined;
+  #forgetCallerSignal: () => void = noop;
+  #revokedBy: Error | undefined;
   #outcome: ReleaseOutcome | undefined;
 
   /** @internal Leases are made by the pool's acquisition. */
@@ -46,18 +49,33 @@ export class SessionLease implements AsyncDisposable, Disposable {
     this.session = session;
     this.#release = release;
     this.#dispatcher = dispatcher;
-    if (callerSignal) {
-      const onAbort = () => this.#controller.abort(callerSignal.reason);
-      callerSignal.addEventListener('abort', onAbort, { once: true });
-      this.#forgetCallerSignal = () => callerSignal.removeEventListener('abort', onAbort);
-    } else {
-      this.#forgetCallerSignal = noop;
-    }
+    this.#callerSignal = callerSignal;
   }
 
   /** Aborts when the caller's signal aborts or the pool is torn down. */
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      const caller = this.#callerSignal;
+      if (this.#revokedBy) controller.abort(this.#revokedBy);
+      else if (caller?.aborted) controller.abort(caller.reason);
+      else if (caller && this.held) {
+        const onAbort = () => controller.abort(caller.reason);
+        caller.addEventListener('abort', onAbort, { once: true });
+        this.#forgetCallerSignal = () => caller.removeEventListener('abort', onAbort);
+      }
+    }
     return this.#controller.signal;
+  }
+
+  /** Whether `signal` has aborted (read without making one). */
+  get aborted(): boolean {
+    return (
+      this.#revokedBy !== undefined ||
+      this.#callerSignal?.aborted === true ||
+      this.#controller?.signal.aborted === true
+    );
   }
 
   /**
@@ -111,7 +129,8 @@ export class SessionLease implements AsyncDisposable, Disposable {
   /** @internal Revokes the lease (pool teardown): its signal aborts and the use ends as `aborted`. */
   revoke(reason: Error): void {
     if (!this.held) return;
-    this.#controller.abort(reason);
+    this.#revokedBy = reason;
+    this.#controller?.abort(reason);
     this.release('aborted');
   }
 

@@ -138,10 +138,11 @@ export async function sessionFetch(
     tried.add(session.id);
     let raw: RawResponse;
     try {
-      raw = await collect(host.transportOf(session).core, url, { ...collectOptions, signal: lease.signal });
+      // The caller's signal goes to the request; a teardown revokes the lease and destroys the agents.
+      raw = await collect(host.transportOf(session).core, url, collectOptions);
     } catch (error) {
       // Neither the caller's abort nor an oversized page says anything about the session; both count the use.
-      if (lease.signal.aborted || isAbort(error, signal) || error instanceof ResponseTooLargeError) {
+      if (lease.aborted || isAbort(error, signal) || error instanceof ResponseTooLargeError) {
         lease.release('aborted');
         throw error;
       }

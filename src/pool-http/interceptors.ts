@@ -85,7 +85,7 @@ export class LeaseHandler extends ForwardingHandler {
 
   override onResponseError(controller: Controller, error: Error): void {
     // A request the caller aborted counts as a use (it may have gone out) but says nothing about the session.
-    if (isAbortError(error) || this.#lease.signal.aborted) this.#lease.release('aborted');
+    if (isAbortError(error) || this.#lease.aborted) this.#lease.release('aborted');
     else settleLease(this.#lease, classifyError(), 0, this.#host.clock, this.#host.tally);
     super.onResponseError(controller, error);
   }
