@@ -117,6 +117,10 @@ describe('demo crawl (child process)', () => {
     expect(summary.cookies.redirectCookiesLost).toBe(0);
     expect(summary.cookies.kept).toBeGreaterThanOrEqual(summary.sessions.alive);
     expect(summary.site.byStatus['429']).toBeGreaterThan(0);
+    // The pool's own counters agree with the crawl: one good use per page served, nothing left reserved.
+    expect(summary.stats['use/check-passed']).toBe(summary.pages.ok);
+    expect(summary.stats.uses.good).toBe(summary.pages.ok);
+    expect(summary.stats.uses.reserved).toBe(0);
   });
 
   it('stops cleanly on Ctrl-C: exit 130, state saved, a summary marked interrupted', async () => {

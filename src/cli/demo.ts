@@ -180,6 +180,7 @@ function summarize(
       invalidCookies: site.stats.invalidCookies,
     },
     stateFile: extra.stateFile,
+    stats: pool.stats(),
   };
 }
 

@@ -1,4 +1,5 @@
 /** The demo's closing summary, as an aligned table or as JSON. */
+import type { PoolStats } from '../pool-stats.js';
 
 export interface DemoSummary {
   interrupted: boolean;
@@ -36,6 +37,8 @@ export interface DemoSummary {
   };
   /** Where the pool's state was saved, if it was. */
   stateFile: string | null;
+  /** `pool.stats()` at the end of the crawl. */
+  stats: PoolStats;
 }
 
 function percent(rate: number): string {
@@ -45,6 +48,18 @@ function percent(rate: number): string {
 function listCounts(counts: Record<string, number>): string {
   const entries = Object.entries(counts).filter(([, count]) => count > 0);
   return entries.length === 0 ? 'none' : entries.map(([key, count]) => `${key} ${count}`).join(', ');
+}
+
+/** The pool's counters (scrapy-zyte-api's names) and its released uses by outcome. */
+function statRows(stats: PoolStats): Array<[string, string]> {
+  const counters = Object.entries(stats).filter(
+    (entry): entry is [string, number] => typeof entry[1] === 'number',
+  );
+  const { good, bad, aborted, unused } = stats.uses;
+  return [
+    ['Pool counters', counters.map(([name, count]) => `${name} ${count}`).join(', ')],
+    ['Uses released', `good ${good}, bad ${bad}, aborted ${aborted}, unused ${unused}`],
+  ];
 }
 
 /** The summary as an aligned two-column table. */
@@ -77,6 +92,7 @@ export function formatSummary(summary: DemoSummary): string {
     ['Requests with session cookie', percent(summary.cookies.requestsWithCookieRate)],
     ['Redirect cookies lost', String(summary.cookies.redirectCookiesLost)],
     ['Site responses', `${summary.site.requests} (${listCounts(summary.site.byStatus)})`],
+    ...statRows(summary.stats),
     ['State saved to', summary.stateFile ?? 'not saved'],
   );
   const width = Math.max(...rows.map(([key]) => key.length));
