@@ -55,6 +55,20 @@ function absolute(
 export const TARGETS: readonly Target[] = [
   atLeast('crawl.rps', 'floor', 0.95, 'wall', 'end-to-end crawl >= 0.95 of the floor (req/s)'),
   atLeast('crawl.rps', 'crawlee', 1.0, 'wall', "end-to-end crawl >= 1.0 of Crawlee's pool (req/s)"),
+  atLeast(
+    'crawl.rps.churn',
+    'crawlee',
+    1.0,
+    'wall',
+    "churn crawl (50 in flight, maxUsageCount 7) >= 1.0 of Crawlee's pool (req/s)",
+  ),
+  absolute(
+    'crawl.churn.maxUses',
+    'wall',
+    'requests',
+    (most) => most <= 7,
+    'churn crawl: no session serves more than maxUsageCount (7) requests',
+  ),
   atLeast('outcomes.good@1000', 'crawlee', 0.5, 'cpu', "outcomes >= 0.5 of Crawlee's at 1,000 sessions"),
   atLeast('outcomes.good@10000', 'crawlee', 0.5, 'cpu', "outcomes >= 0.5 of Crawlee's at 10,000 sessions"),
   {

@@ -7,6 +7,8 @@
  *   `retireOnBlockedStatusCodes` / `markGood` / `markBad` as a Crawlee crawler does;
  * - floor: bare undici, one jar per session, sessions taken round-robin, no pool logic.
  * Part 4's write-through overhead is measured here too: ours again, with a file store in write-through mode.
+ * The churn row runs 50 requests in flight with `maxUsageCount: 7` (sessions used up and replaced all the time,
+ * through reserved uses in ours), and the row after it records the most requests one session served there.
  *
  * The site requires its session cookie (a 302 cookie check on each session's first visit) and sends 10% of
  * links through cookie-setting redirects; bans, 429s, captchas, errors and slow responses are off, so every
@@ -33,7 +35,16 @@ const SITE_OPTIONS = {
   requireCookies: true,
 };
 
-type Fetcher = { get(url: string): Promise<BaselineResponse>; close(): Promise<void> };
+type Fetcher = {
+  get(url: string): Promise<BaselineResponse>;
+  close(): Promise<void>;
+  /** Requests served per session id. */
+  uses: Map<string, number>;
+};
+
+function countUse(uses: Map<string, number>, id: string): void {
+  uses.set(id, (uses.get(id) ?? 0) + 1);
+}
 type Variant = ContenderName | 'ours-write-through';
 
 async function startSite(): Promise<{ url: string; stop(): void }> {
@@ -60,10 +71,18 @@ async function startSite(): Promise<{ url: string; stop(): void }> {
   return { url, stop: () => child.stdin.end() };
 }
 
-async function openFetcher(variant: Variant, sessions: number, stateDir: string): Promise<Fetcher> {
+async function openFetcher(
+  variant: Variant,
+  sessions: number,
+  stateDir: string,
+  maxUsageCount?: number,
+): Promise<Fetcher> {
+  const uses = new Map<string, number>();
+  const sessionOptions = maxUsageCount === undefined ? {} : { maxUsageCount };
   if (variant === 'ours' || variant === 'ours-write-through') {
     const pool = await SessionPool.open({
       maxPoolSize: sessions,
+      sessionOptions,
       ...(variant === 'ours-write-through'
         ? {
             store: 'file',
@@ -73,17 +92,26 @@ async function openFetcher(variant: Variant, sessions: number, stateDir: string)
           }
         : {}),
     });
-    return { get: (url) => pool.fetch(url), close: () => pool.teardown() };
+    return {
+      get: async (url) => {
+        const response = await pool.fetch(url);
+        countUse(uses, response.session.id);
+        return response;
+      },
+      close: () => pool.teardown(),
+      uses,
+    };
   }
   const agents = new AgentPerSession();
   if (variant === 'crawlee') {
     const pool = await CrawleeSessionPool.open(
-      { maxPoolSize: sessions, persistenceOptions: { enable: false } },
+      { maxPoolSize: sessions, sessionOptions, persistenceOptions: { enable: false } },
       new Configuration({ persistStorage: false }),
     );
     return {
       get: async (url) => {
         const session = await pool.getSession();
+        countUse(uses, session.id);
         try {
           const response = await fetchWithJar(agents.get(session.id), session.cookieJar, url);
           if (!session.retireOnBlockedStatusCodes(response.statusCode)) {
@@ -100,16 +128,29 @@ async function openFetcher(variant: Variant, sessions: number, stateDir: string)
         await pool.teardown({ persistState: false });
         await agents.close();
       },
+      uses,
     };
   }
+  // The floor: sessions round-robin; with a usage limit, a session's jar and agent are replaced after that many.
   const jars = Array.from({ length: sessions }, () => new CookieJar());
+  const generation = new Array<number>(sessions).fill(0);
+  const used = new Array<number>(sessions).fill(0);
   let next = 0;
   return {
     get: (url) => {
       const index = next++ % sessions;
-      return fetchWithJar(agents.get(String(index)), jars[index]!, url);
+      if (maxUsageCount !== undefined && used[index] === maxUsageCount) {
+        used[index] = 0;
+        generation[index] = (generation[index] ?? 0) + 1;
+        jars[index] = new CookieJar();
+      }
+      used[index] = (used[index] ?? 0) + 1;
+      const id = `${index}.${generation[index]}`;
+      countUse(uses, id);
+      return fetchWithJar(agents.get(id), jars[index]!, url);
     },
     close: () => agents.close(),
+    uses,
   };
 }
 
@@ -147,9 +188,47 @@ export const run: Part = async ({ quick, args }) => {
     'higher',
     "ours column: pool.fetch with persistenceMode 'write-through' to a file store; compare with the plain crawl row.",
   );
+  const churnConcurrency = 50;
+  const churnLimit = 7;
+  const churn = newRow(
+    'crawl.rps.churn',
+    `end-to-end crawl, ${churnConcurrency} in flight, maxUsageCount ${churnLimit} (sessions used up and replaced)`,
+    'req/s',
+    'higher',
+  );
+  const mostUses = newRow(
+    'crawl.churn.maxUses',
+    `most requests one session served in the churn crawl (limit ${churnLimit})`,
+    'requests',
+    'lower',
+    'ours reserves a use per request in flight; Crawlee counts uses when outcomes come back.',
+  );
   const site = await startSite();
   const stateRoot = mkdtempSync(join(tmpdir(), 'bench-crawl-'));
   try {
+    for (let round = 0; round < rounds; round += 1) {
+      for (const variant of rotate(CONTENDERS, round)) {
+        const fetcher = await openFetcher(
+          variant,
+          sessions,
+          join(stateRoot, `churn-${variant}-${round}`),
+          churnLimit,
+        );
+        await crawl(fetcher, site.url, Math.min(requests, sessions * 3), churnConcurrency, 0);
+        collectGarbage();
+        fetcher.uses.clear();
+        const elapsed = await timed(() =>
+          crawl(fetcher, site.url, requests, churnConcurrency, 200_000 * (round + 1)),
+        );
+        await fetcher.close();
+        addSample(churn, variant, {
+          wall: (requests / elapsed.wallMs) * 1000,
+          cpu: (requests / elapsed.cpuMs) * 1000,
+        });
+        const most = Math.max(0, ...fetcher.uses.values());
+        addSample(mostUses, variant, { wall: most, cpu: most });
+      }
+    }
     const variants: Variant[] = [...CONTENDERS, 'ours-write-through'];
     for (let round = 0; round < rounds; round += 1) {
       for (const variant of rotate(variants, round)) {
@@ -176,5 +255,5 @@ export const run: Part = async ({ quick, args }) => {
     site.stop();
     rmSync(stateRoot, { recursive: true, force: true });
   }
-  return [rps, cpu, writeThrough];
+  return [rps, cpu, writeThrough, churn, mostUses];
 };
