@@ -56,7 +56,9 @@ describe('session diagram', () => {
     expect(mermaid).toContain('  retired --> [*]\n');
     expect(mermaid).toContain('  active --> expired : always (1) [isUsageLimitReached] / recordUsageLimit\n');
     expect(mermaid).toContain('  expired --> retired : always\n');
-    expect(mermaid).toContain('  blocked --> active : session.coolDownStep (1) [isCoolDownOver] / endCoolDown\n');
+    expect(mermaid).toContain(
+      '  blocked --> active : session.coolDownStep (1) [isCoolDownOver] / endCoolDown\n',
+    );
     expect(mermaid).toContain(
       '  session__any_state --> expired : session.expiryStep (1) [isExpiryDue] / recordExpiry\n',
     );
