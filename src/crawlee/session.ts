@@ -7,7 +7,7 @@
 import type { BrowserCookie } from '../cookies.js';
 import type { ResponseHeaders, Session } from '../session.js';
 import type { SessionPool } from '../session-pool.js';
-import type { CrawleeExportedSession } from '../stores/crawlee-export.js';
+import { type CrawleeExportedSession, toCrawleeSession } from '../stores/crawlee-export.js';
 
 /**
  * What a Crawlee crawler sees as `context.session`: Crawlee's `Session` surface over one of our sessions. The
@@ -123,19 +123,7 @@ export class CrawleeSession {
 
   /** The session's state in Crawlee's `SessionState` shape. */
   getState(): CrawleeExportedSession {
-    const state = this.session.getState();
-    return {
-      id: state.id,
-      cookieJar: state.cookieJar,
-      userData: state.userData,
-      errorScore: state.errorScore,
-      maxErrorScore: state.maxErrorScore,
-      errorScoreDecrement: state.errorScoreDecrement,
-      usageCount: state.usageCount,
-      maxUsageCount: state.maxUsageCount,
-      expiresAt: state.expiresAt,
-      createdAt: state.createdAt,
-    };
+    return toCrawleeSession(this.session.getState());
   }
 
   /** Stores the `Set-Cookie` headers of a response (refused cookies are skipped and reported). */

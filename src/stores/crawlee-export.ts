@@ -44,7 +44,8 @@ export interface ExportCrawleeStateOptions {
 /** What `exportCrawleeState` reads: `pool.getState()`, or a list of `session.getState()`. */
 export type ExportableState = { sessions: readonly SessionState[] } | readonly SessionState[];
 
-function toCrawleeSession(state: SessionState, index: number): CrawleeExportedSession {
+/** One session's state as Crawlee's `SessionState`: exactly the fields Crawlee accepts, copied. */
+export function toCrawleeSession(state: SessionState, index = 0): CrawleeExportedSession {
   if (typeof state !== 'object' || state === null || typeof state.id !== 'string') {
     throw new InvalidOptionError(`sessions[${index}]`, 'expected a session state with an id');
   }

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { HTTP_OPTION_NAMES } from '../../src/http/options.js';
 import { InvalidOptionError, SessionPool, SessionSupervisorError } from '../../src/index.js';
 import { fuzzParameters, fuzzTimeout } from './fuzz-config.js';
 
@@ -21,21 +22,7 @@ const POOL_OPTION_NAMES = [
   'maxCookiesPerSession',
   'maxCookiesPerDomain',
   'shardCapacity',
-  'proxyUrls',
-  'headerProfiles',
-  'sessionChecker',
-  'maxCheckFailures',
-  'retryAfterPolicy',
-  'maxSessionRotations',
-  'initSession',
-  'maxBadInits',
-  'maxConcurrencyPerSession',
-  'minDelayBetweenUsesMs',
-  'requestTimeoutMs',
-  'maxBodyBytes',
-  'maxRedirections',
-  'sessionWaitTimeoutMs',
-  'agentOptions',
+  ...HTTP_OPTION_NAMES,
   'notAnOption',
   '__proto__',
   'constructor',
