@@ -61,6 +61,14 @@ export interface SessionUse {
 /**
  * A pool of crawler sessions, each a live XState actor, supervised by a pool actor. Names follow Crawlee's
  * `SessionPool`; the pool keeps no copy of session state: it sends events and reads snapshots.
+ *
+ * @example
+ * ```ts
+ * const pool = await SessionPool.open({ maxPoolSize: 50, sessionOptions: { maxUsageCount: 20 } });
+ * pool.on('sessionRetired', ({ session, reason }) => console.log(session.id, reason));
+ * const page = await pool.fetch('https://example.com/');
+ * await pool.teardown();
+ * ```
  */
 export class SessionPool extends EventEmitter<SessionPoolEvents> {
   /** The pool's root XState actor: inspect it, `subscribe` to it, or send it events. */
@@ -87,7 +95,15 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   /** Creations awaiting `createSessionFunction`; each holds a slot of the pool. */
   readonly #creations = new Set<Promise<unknown>>();
 
-  /** Opens a pool: constructs and initializes it. */
+  /**
+   * Opens a pool: constructs it (options validated, `InvalidOptionError` naming the field) and initializes it
+   * (restoring its store's state, if it has one).
+   *
+   * @example
+   * ```ts
+   * const pool = await SessionPool.open({ maxPoolSize: 10, store: 'file', persistStateKey: 'shop' });
+   * ```
+   */
   static async open(options?: SessionPoolOptions<SessionPool>): Promise<SessionPool> {
     const pool = new SessionPool(options);
     await pool.initialize();
@@ -297,15 +313,30 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   /**
-   * Fetches `url` through a session (its cookies, proxy and header profile), applies the outcome to it, and
-   * retries on other sessions after a block or failure (`maxSessionRotations`). See the README, "Crawling through sessions (HTTP)".
+   * Fetches `url` on a reserved use of a session (its cookies, proxy and header profile), applies the outcome to
+   * it, and retries on other sessions after a block or failure (`maxSessionRotations`). See the README, "Crawling
+   * through sessions (HTTP)".
+   *
+   * @example
+   * ```ts
+   * const page = await pool.fetch('https://example.com/', { signal: AbortSignal.timeout(30_000) });
+   * console.log(page.statusCode, page.session.id, page.text().length);
+   * ```
    */
   fetch(url: string | URL, init?: SessionFetchInit): Promise<SessionResponse> {
     this.#assertRunning();
     return this.#http.fetch(url, init);
   }
 
-  /** An undici Dispatcher that picks a session per request, for undici `request`/`fetch`. */
+  /**
+   * An undici Dispatcher that reserves a use of a session per request and reports its outcome, for undici
+   * `request`/`fetch`.
+   *
+   * @example
+   * ```ts
+   * const response = await fetch('https://example.com/', { dispatcher: pool.dispatcher });
+   * ```
+   */
   get dispatcher(): Dispatcher {
     return this.#http.dispatcher;
   }

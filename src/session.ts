@@ -254,7 +254,18 @@ export class Session {
     return USABLE_STATES.has(this.state) && !this.isExpired();
   }
 
-  /** A request through this session succeeded: usage +1, error score lowered by `errorScoreDecrement`. */
+  /**
+   * A request through this session succeeded: usage +1, error score lowered by `errorScoreDecrement`. For a use
+   * reserved with `pool.acquire()`, end the lease instead (`lease.markGood()`).
+   *
+   * @example
+   * ```ts
+   * const session = await pool.getSession();
+   * const { statusCode } = await request(url, { headers: { cookie: session.getCookieString(url) } });
+   * if (statusCode === 200) session.markGood();
+   * else if (!session.retireOnBlockedStatusCodes(statusCode)) session.markBad();
+   * ```
+   */
   markGood(): void {
     this.#send(MARK_GOOD);
   }

@@ -159,13 +159,32 @@ export class SessionAcquirer {
    * A session for the caller to use as it likes, with no use reserved (Crawlee's `getSession()`): initialized,
    * waiting (bounded) while none is usable. A session whose remaining uses are all reserved is not handed out.
    */
-  async getSession(signal?: AbortSignal): Promise<Session> {
-    if (!this.#options.initSession && !this.initializer.failure && !signal?.aborted) {
-      // The common case costs one pick; the waiting loop only when nothing is usable.
-      const session = await this.#choose(undefined, false);
-      if (session !== RETRY && session && this.initializer.ensure(session) === true) return session;
-    }
+  getSession(signal?: AbortSignal): Promise<Session> {
+    const session = this.getSessionNow(signal);
+    if (session) return Promise.resolve(session);
     return this.#acquire({ signal }, false) as Promise<Session>;
+  }
+
+  /**
+   * The common case of `getSession()`, without a promise: a session to hand out now (kept, new or picked) that
+   * needs no `initSession` run. Undefined when the caller has to wait or an init has to run.
+   */
+  getSessionNow(signal?: AbortSignal): Session | undefined {
+    if (this.#closed || this.#options.initSession || this.initializer.failure || signal?.aborted)
+      return undefined;
+    const host = this.#host;
+    const now = host.clock.now();
+    const accept = (id: string) => this.#canTake(id, now, false);
+    const kept = this.#picker.current(accept, (id) => (host.session(id)?.errorScore ?? 1) === 0);
+    let session: Session | undefined;
+    if (kept !== undefined) session = host.session(kept);
+    else if (host.hasRoom()) session = host.createSessionNow();
+    else {
+      const id = this.#picker.pick(host.view(), accept);
+      session = id === undefined ? undefined : host.session(id);
+    }
+    if (!session || this.initializer.ensure(session) !== true || !this.#canHandOut(session)) return undefined;
+    return this.#handOut(session);
   }
 
   /** A reserved use of a session, held by the returned lease until its outcome releases it. */
