@@ -173,18 +173,38 @@ export class SessionAcquirer {
     if (this.#closed || this.#options.initSession || this.initializer.failure || signal?.aborted)
       return undefined;
     const host = this.#host;
-    const now = host.clock.now();
-    const accept = (id: string) => this.#canTake(id, now, false);
-    const kept = this.#picker.current(accept, (id) => (host.session(id)?.errorScore ?? 1) === 0);
+    this.#pickAt = host.clock.now();
+    this.#pickReserves = false;
+    this.#pickExclude = undefined;
+    const kept = this.#keptSession();
     let session: Session | undefined;
     if (kept !== undefined) session = host.session(kept);
     else if (host.hasRoom()) session = host.createSessionNow();
     else {
-      const id = this.#picker.pick(host.view(), accept);
+      const id = this.#picker.pick(host.view(), this.#acceptPick);
       session = id === undefined ? undefined : host.session(id);
     }
-    if (!session || this.initializer.ensure(session) !== true || !this.#canHandOut(session)) return undefined;
+    // A picked session passed `#acceptPick` just now; a kept or new one is checked here.
+    if (!session || this.initializer.ensure(session) !== true) return undefined;
+    if (kept !== undefined || session.reservedUses > 0) {
+      if (!this.#canHandOut(session)) return undefined;
+    }
     return this.#handOut(session);
+  }
+
+  /** What `#acceptPick` judges by: set before each pick, so the strategies get one function, not a new closure. */
+  #pickAt = 0;
+  #pickReserves = false;
+  #pickExclude: ReadonlySet<string> | undefined;
+  readonly #acceptPick = (id: string): boolean =>
+    this.#canTake(id, this.#pickAt, this.#pickReserves) && !this.#pickExclude?.has(id);
+  readonly #isClean = (id: string): boolean => (this.#host.session(id)?.errorScore ?? 1) === 0;
+
+  /** The session `use-until-failure` keeps using, when that is the strategy and it still qualifies. */
+  #keptSession(): string | undefined {
+    return this.#options.strategy === 'use-until-failure'
+      ? this.#picker.current(this.#acceptPick, this.#isClean)
+      : undefined;
   }
 
   /** A reserved use of a session, held by the returned lease until its outcome releases it. */
@@ -207,13 +227,14 @@ export class SessionAcquirer {
     if (options.session !== undefined) {
       session = host.session(typeof options.session === 'string' ? options.session : options.session.id);
     } else {
-      const exclude = options.exclude;
-      const accept = (id: string) => this.#canTake(id, now, true) && !exclude?.has(id);
-      const kept = this.#picker.current(accept, (id) => (host.session(id)?.errorScore ?? 1) === 0);
+      this.#pickAt = now;
+      this.#pickReserves = true;
+      this.#pickExclude = options.exclude;
+      const kept = this.#keptSession();
       if (kept !== undefined) session = host.session(kept);
       else if (host.hasRoom()) session = host.createSessionNow();
       else {
-        const id = this.#picker.pick(host.view(), accept);
+        const id = this.#picker.pick(host.view(), this.#acceptPick);
         session = id === undefined ? undefined : host.session(id);
       }
       if (session) this.#picker.handedOut(session.id);
@@ -361,8 +382,9 @@ export class SessionAcquirer {
   #canTake(id: string, now: number, reserve: boolean): boolean {
     const session = this.#host.session(id);
     if (!session) return false;
-    const { state, context } = contextOf(session);
-    if (!USABLE_STATES.has(state) || context.expiresAt <= now) return false;
+    const snapshot = session.actor.getSnapshot();
+    const context = snapshot.context;
+    if (!USABLE_STATES.has(stateNameOf(snapshot.value)) || context.expiresAt <= now) return false;
     if (context.readiness === 'pending') return hasUnreservedUse(context);
     if (context.readiness !== 'ready') return false;
     return reserve
