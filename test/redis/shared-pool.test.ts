@@ -130,7 +130,9 @@ describe.skipIf(missing)('SharedSessionPool', () => {
   it('fetch leases a session per attempt, rotates away from blocked ones, and every use lands in Redis', async () => {
     fresh();
     site = await startTestSite({ ...NO_FAULTS, blockAfter: 3 });
-    const [a, b] = [await worker({ maxPoolSize: 4 }), await worker({ maxPoolSize: 4 })];
+    // With 24 requests at once, several sessions can reach their ban together: rotations enough to get past them.
+    const options = { maxPoolSize: 4, maxSessionRotations: 10 };
+    const [a, b] = [await worker(options), await worker(options)];
     const responses = await Promise.all(
       Array.from({ length: 24 }, (_, k) => (k % 2 ? a : b).fetch(`${site?.url}/page/${k}`)),
     );
