@@ -10,6 +10,7 @@ import {
   ResponseTooLargeError,
   TooManyRedirectsError,
 } from '../errors.js';
+import { REDIRECT_STATUS_CODES } from './handlers.js';
 import { responseHeaders } from './headers.js';
 import { redactUrl } from './proxy.js';
 import type { RequestHeaders } from './types.js';
@@ -34,7 +35,6 @@ export interface CollectOptions {
   scrub: (message: string) => string;
 }
 
-const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 class CollectingHandler implements Dispatcher.DispatchHandler {
@@ -87,7 +87,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     const history = this.#history;
     const { maxRedirections } = this.#options;
     if (
-      REDIRECT_CODES.has(statusCode) &&
+      REDIRECT_STATUS_CODES.has(statusCode) &&
       this.#headers.location !== undefined &&
       maxRedirections > 0 &&
       history !== undefined &&

@@ -5,6 +5,14 @@
 import type { Dispatcher } from 'undici';
 
 type Controller = Dispatcher.DispatchController;
+
+/** The status codes that redirect (a `Location` to follow). */
+export const REDIRECT_STATUS_CODES: ReadonlySet<number> = new Set([300, 301, 302, 303, 307, 308]);
+
+/** Whether a request body can be sent again (on a redirect hop or another session): not a stream. */
+export function isReplayableBody(body: unknown): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+}
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
 
 /** Forwards every v7 handler method to `inner`; subclasses override what they observe. */

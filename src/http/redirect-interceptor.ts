@@ -9,17 +9,13 @@
  * The `history` of visited URLs reaches the inner handler's `onRequestStart` context, as undici's does.
  */
 import type { Dispatcher } from 'undici';
+import { ForwardingHandler, isReplayableBody, REDIRECT_STATUS_CODES } from './handlers.js';
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
 type Options = Dispatcher.DispatchOptions & { maxRedirections?: number };
 
-const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
-
-function isReplayable(body: unknown): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
-}
 
 /** Request headers as `[name, value]` pairs, whatever shape undici was given. */
 function headerPairs(headers: Dispatcher.DispatchOptions['headers']): [string, unknown][] {
@@ -56,10 +52,9 @@ function headersForHop(
   return kept;
 }
 
-class FollowingHandler implements Dispatcher.DispatchHandler {
+class FollowingHandler extends ForwardingHandler {
   readonly #dispatch: Dispatcher.Dispatch;
   readonly #maxRedirections: number;
-  readonly #inner: Dispatcher.DispatchHandler;
   readonly #opts: Options;
   readonly #history: URL[] = [];
   #location: string | undefined;
@@ -70,21 +65,17 @@ class FollowingHandler implements Dispatcher.DispatchHandler {
     opts: Options,
     inner: Dispatcher.DispatchHandler,
   ) {
+    super(inner);
     this.#dispatch = dispatch;
     this.#maxRedirections = maxRedirections;
     this.#opts = opts;
-    this.#inner = inner;
   }
 
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.#inner.onRequestStart?.(controller, { ...(context as object), history: this.#history });
+  override onRequestStart(controller: Controller, context: unknown): void {
+    super.onRequestStart(controller, { ...(context as object), history: this.#history });
   }
 
-  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: never): void {
-    this.#inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(
+  override onResponseStart(
     controller: Controller,
     statusCode: number,
     headers: Headers,
@@ -94,14 +85,14 @@ class FollowingHandler implements Dispatcher.DispatchHandler {
     const current = new URL(opts.path, String(opts.origin));
     const location = headers.location;
     const follow =
-      REDIRECT_CODES.has(statusCode) &&
+      REDIRECT_STATUS_CODES.has(statusCode) &&
       typeof location === 'string' &&
       this.#history.length < this.#maxRedirections &&
-      isReplayable(opts.body);
+      isReplayableBody(opts.body);
     this.#history.push(current);
     if (!follow) {
       this.#location = undefined;
-      this.#inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
+      super.onResponseStart(controller, statusCode, headers, statusMessage);
       return;
     }
     const target = new URL(location as string, current);
@@ -119,25 +110,21 @@ class FollowingHandler implements Dispatcher.DispatchHandler {
     this.#location = target.href;
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
+  override onResponseData(controller: Controller, chunk: Buffer): void {
     // A redirect's body is dropped: only its Location is used.
-    if (this.#location === undefined) this.#inner.onResponseData?.(controller, chunk);
+    if (this.#location === undefined) super.onResponseData(controller, chunk);
   }
 
-  onResponseEnd(controller: Controller, trailers: Headers): void {
+  override onResponseEnd(controller: Controller, trailers: Headers): void {
     if (this.#location === undefined) {
-      this.#inner.onResponseEnd?.(controller, trailers);
+      super.onResponseEnd(controller, trailers);
       return;
     }
     try {
       this.#dispatch(this.#opts, this);
     } catch (error) {
-      this.#inner.onResponseError?.(controller, error as Error);
+      super.onResponseError(controller, error as Error);
     }
-  }
-
-  onResponseError(controller: Controller, error: Error): void {
-    this.#inner.onResponseError?.(controller, error);
   }
 }
 

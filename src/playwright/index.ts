@@ -17,6 +17,7 @@ import type {
   Response,
 } from 'playwright-core';
 import { classifyStatus } from '../http/classify.js';
+import { REDIRECT_STATUS_CODES } from '../http/handlers.js';
 import type { Session } from '../session.js';
 import type { StorageStateCookie } from '../storage-state.js';
 
@@ -164,8 +165,6 @@ export interface SessionContextBinding {
   readonly rejectedCookies: readonly { name: string; domain: string; reason: string }[];
 }
 
-const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
-
 type CookieKey = string;
 const keyOf = (cookie: { name: string; domain: string; path: string }): CookieKey =>
   `${cookie.domain}\u0000${cookie.path}\u0000${cookie.name}`;
@@ -255,7 +254,7 @@ export async function bindSessionToContext(
     const request = response.request();
     if (!isMainFrameNavigation(request)) return;
     const status = response.status();
-    if (REDIRECT_CODES.has(status) && response.headers().location !== undefined) return;
+    if (REDIRECT_STATUS_CODES.has(status) && response.headers().location !== undefined) return;
     report(status);
   };
   const onRequestFailed = (request: Request): void => {

@@ -8,7 +8,7 @@
  */
 import { Dispatcher } from 'undici';
 import type { SessionLease } from '../acquisition/lease.js';
-import { dispatchUrl, ForwardingHandler, failHandler } from '../http/handlers.js';
+import { dispatchUrl, ForwardingHandler, failHandler, REDIRECT_STATUS_CODES } from '../http/handlers.js';
 import type { SessionHttp } from '../http/session-http.js';
 import type { Session } from '../session.js';
 import { abortSignalOf, dispatchHolding, type InterceptorHost } from './interceptors.js';
@@ -16,7 +16,6 @@ import { abortSignalOf, dispatchHolding, type InterceptorHost } from './intercep
 type Controller = Dispatcher.DispatchController;
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
 
-const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 /** Remembered redirect targets; old entries go first. */
 const MAX_AFFINITIES = 1024;
 
@@ -49,7 +48,7 @@ class AffinityHandler extends ForwardingHandler {
     message?: string,
   ): void {
     const location = headers.location;
-    if (REDIRECT_CODES.has(statusCode) && typeof location === 'string') {
+    if (REDIRECT_STATUS_CODES.has(statusCode) && typeof location === 'string') {
       try {
         const target = new URL(location, this.#url).href;
         if (this.#affinities.size >= MAX_AFFINITIES) {

@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import { classifyError, classifyStatus } from '../http/classify.js';
 import { collect, type RawResponse } from '../http/collect.js';
+import { isReplayableBody } from '../http/handlers.js';
 import { intOption, type ResolvedHttpOptions } from '../http/options.js';
 import { redactUrl } from '../http/proxy.js';
 import type { SessionHttp } from '../http/session-http.js';
@@ -74,10 +75,6 @@ function targetUrl(input: string | URL): URL {
   return url;
 }
 
-function isReplayable(body: unknown): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
-}
-
 function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   return (
     signal?.aborted === true &&
@@ -109,7 +106,7 @@ export async function sessionFetch(
   const signal = init.signal;
   const pinned = init.session;
   const rotations =
-    initOf || pinned !== undefined || !isReplayable(init.body)
+    initOf || pinned !== undefined || !isReplayableBody(init.body)
       ? 0
       : intOption('maxSessionRotations', init.maxSessionRotations, options.maxSessionRotations, 0, 1000);
   const collectOptions = {

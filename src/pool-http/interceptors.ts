@@ -12,7 +12,7 @@ import type { AcquireOptions } from '../acquisition/acquirer.js';
 import type { SessionLease } from '../acquisition/lease.js';
 import type { Clock } from '../clock.js';
 import { classifyError, classifyStatus } from '../http/classify.js';
-import { ForwardingHandler, failHandler } from '../http/handlers.js';
+import { ForwardingHandler, failHandler, REDIRECT_STATUS_CODES } from '../http/handlers.js';
 import { responseHeaders } from '../http/headers.js';
 import type { ResolvedHttpOptions } from '../http/options.js';
 import type { SessionHttp } from '../http/session-http.js';
@@ -22,8 +22,6 @@ import { runChecker, settleCheckFailure, settleLease } from './outcome.js';
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
-
-const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 
 /** What the interceptors need from the pool's HTTP layer. */
 export interface InterceptorHost {
@@ -94,7 +92,11 @@ export class LeaseHandler extends ForwardingHandler {
     const statusCode = this.#statusCode;
     const headers = this.#headers ?? {};
     const lease = this.#lease;
-    if (this.#callerFollowsRedirects && REDIRECT_CODES.has(statusCode) && headers.location !== undefined) {
+    if (
+      this.#callerFollowsRedirects &&
+      REDIRECT_STATUS_CODES.has(statusCode) &&
+      headers.location !== undefined
+    ) {
       lease.release('unused');
       return;
     }
