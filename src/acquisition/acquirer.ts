@@ -172,27 +172,14 @@ export class SessionAcquirer {
   getSessionNow(signal?: AbortSignal): Session | undefined {
     if (this.#closed || this.#options.initSession || this.initializer.failure || signal?.aborted)
       return undefined;
-    const host = this.#host;
-    this.#pickAt = host.clock.now();
-    this.#pickReserves = false;
-    this.#pickExclude = undefined;
-    const kept = this.#keptSession();
-    let session: Session | undefined;
-    if (kept !== undefined) session = host.session(kept);
-    else if (host.hasRoom()) session = host.createSessionNow();
-    else {
-      const id = this.#picker.pick(host.view(), this.#acceptPick);
-      session = id === undefined ? undefined : host.session(id);
-    }
-    // A picked session passed `#acceptPick` just now; a kept or new one is checked here.
+    this.#judgeBy(this.#host.clock.now(), false, undefined);
+    // Kept and picked sessions passed `#acceptPick`; a new one is fresh.
+    const session = this.#chooseNow();
     if (!session || this.initializer.ensure(session) !== true) return undefined;
-    if (kept !== undefined || session.reservedUses > 0) {
-      if (!this.#canHandOut(session)) return undefined;
-    }
     return this.#handOut(session);
   }
 
-  /** What `#acceptPick` judges by: set before each pick, so the strategies get one function, not a new closure. */
+  /** What `#acceptPick` judges by: set before each choice, so the strategies get one function, not a new closure. */
   #pickAt = 0;
   #pickReserves = false;
   #pickExclude: ReadonlySet<string> | undefined;
@@ -200,11 +187,33 @@ export class SessionAcquirer {
     this.#canTake(id, this.#pickAt, this.#pickReserves) && !this.#pickExclude?.has(id);
   readonly #isClean = (id: string): boolean => (this.#host.session(id)?.errorScore ?? 1) === 0;
 
+  #judgeBy(at: number, reserves: boolean, exclude: ReadonlySet<string> | undefined): void {
+    this.#pickAt = at;
+    this.#pickReserves = reserves;
+    this.#pickExclude = exclude;
+  }
+
   /** The session `use-until-failure` keeps using, when that is the strategy and it still qualifies. */
-  #keptSession(): string | undefined {
-    return this.#options.strategy === 'use-until-failure'
-      ? this.#picker.current(this.#acceptPick, this.#isClean)
-      : undefined;
+  #keptSession(): Session | undefined {
+    if (this.#options.strategy !== 'use-until-failure') return undefined;
+    const id = this.#picker.current(this.#acceptPick, this.#isClean);
+    return id === undefined ? undefined : this.#host.session(id);
+  }
+
+  /** A pick among the existing sessions by the reuse strategy, judged by `#acceptPick`. */
+  #pickExisting(): Session | undefined {
+    const id = this.#picker.pick(this.#host.view(), this.#acceptPick);
+    return id === undefined ? undefined : this.#host.session(id);
+  }
+
+  /**
+   * The choice, without waiting: the kept session, else a new one while there is room (when that needs no async
+   * `createSessionFunction`), else a pick. Judged by what `#judgeBy` set.
+   */
+  #chooseNow(): Session | undefined {
+    const kept = this.#keptSession();
+    if (kept) return kept;
+    return this.#host.hasRoom() ? this.#host.createSessionNow() : this.#pickExisting();
   }
 
   /** A reserved use of a session, held by the returned lease until its outcome releases it. */
@@ -227,17 +236,9 @@ export class SessionAcquirer {
     if (options.session !== undefined) {
       session = host.session(typeof options.session === 'string' ? options.session : options.session.id);
     } else {
-      this.#pickAt = now;
-      this.#pickReserves = true;
-      this.#pickExclude = options.exclude;
-      const kept = this.#keptSession();
-      if (kept !== undefined) session = host.session(kept);
-      else if (host.hasRoom()) session = host.createSessionNow();
-      else {
-        const id = this.#picker.pick(host.view(), this.#acceptPick);
-        session = id === undefined ? undefined : host.session(id);
-      }
-      if (session) this.#picker.handedOut(session.id);
+      this.#judgeBy(now, true, options.exclude);
+      session = this.#chooseNow();
+      if (session) this.#handOut(session);
     }
     if (!session || session.state === 'retired') return undefined;
     // A pending session is made ready here only when that takes no `initSession` run (the slow path runs it).
@@ -347,17 +348,17 @@ export class SessionAcquirer {
     reserve: boolean,
   ): Promise<Session | typeof RETRY | undefined> {
     const now = this.#host.clock.now();
-    const accept = (id: string) => this.#canTake(id, now, reserve);
-    const kept = this.#picker.current(accept, (id) => (this.#host.session(id)?.errorScore ?? 1) === 0);
-    if (kept !== undefined && !exclude?.has(kept)) return this.#handOut(this.#host.session(kept) as Session);
+    this.#judgeBy(now, reserve, exclude);
+    const kept = this.#keptSession();
+    if (kept) return this.#handOut(kept);
     if (this.#host.hasRoom()) return this.#handOut(await this.#host.createSession());
-    const view = this.#host.view();
-    let id =
-      exclude === undefined || exclude.size === 0
-        ? this.#picker.pick(view, accept)
-        : this.#picker.pick(view, (candidate) => !exclude.has(candidate) && accept(candidate));
-    if (id === undefined && exclude !== undefined && exclude.size > 0) id = this.#picker.pick(view, accept);
-    if (id !== undefined) return this.#handOut(this.#host.session(id) as Session);
+    let picked = this.#pickExisting();
+    if (!picked && exclude !== undefined && exclude.size > 0) {
+      // Only sessions this request already tried can take it: one of them, rather than none.
+      this.#judgeBy(now, reserve, undefined);
+      picked = this.#pickExisting();
+    }
+    if (picked) return this.#handOut(picked);
     const creations = this.#host.creations();
     // Every free slot is held by a creation still in flight: share its result rather than overshoot.
     if (creations.size === 0) return undefined;
