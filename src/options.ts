@@ -163,9 +163,8 @@ export const DEFAULT_BLOCKED_STATUS_CODES: readonly number[] = Object.freeze([40
 
 const REUSE_STRATEGIES: readonly SessionReuseStrategy[] = ['random', 'round-robin', 'use-until-failure'];
 
-const POOL_OPTION_NAMES = new Set([
-  ...PERSISTENCE_OPTION_NAMES,
-  ...HTTP_OPTION_NAMES,
+/** Names of the pool's own options (HTTP and persistence options have their lists beside them). */
+export const CORE_POOL_OPTION_NAMES: readonly string[] = [
   'maxPoolSize',
   'sessionOptions',
   'blockedStatusCodes',
@@ -177,6 +176,12 @@ const POOL_OPTION_NAMES = new Set([
   'maxCookiesPerSession',
   'maxCookiesPerDomain',
   'shardCapacity',
+];
+
+const POOL_OPTION_NAMES = new Set([
+  ...PERSISTENCE_OPTION_NAMES,
+  ...HTTP_OPTION_NAMES,
+  ...CORE_POOL_OPTION_NAMES,
 ]);
 
 const SESSION_OPTION_NAMES = new Set([

@@ -6,6 +6,7 @@
 import { request, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
+import type { SessionLease } from '../../src/acquisition/lease.js';
 import {
   MemorySessionStore,
   NoUsableSessionError,
@@ -40,6 +41,18 @@ async function open(options: SessionPoolOptions<SessionPool> = {}) {
   pool.on('sessionRetired', (event) => retired.push(event));
   return { pool, retired };
 }
+
+/** A lease being waited for, and whether it has come yet. */
+function waitFor(pool: SessionPool) {
+  const pending = { lease: undefined as SessionLease | undefined };
+  const leased = pool.acquire().then((lease) => {
+    pending.lease = lease;
+    return lease;
+  });
+  return { leased, granted: () => pending.lease !== undefined };
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 function usageOfAll(pool: SessionPool, retired: SessionRetiredEvent[]): Map<string, number> {
   const usage = new Map<string, number>();
@@ -89,24 +102,20 @@ describe('reserved uses', () => {
     expect(first.session.reservedUses).toBe(2);
     expect(first.session.actor.getSnapshot().context.reserved).toBe(2);
 
-    let third: Session | undefined;
-    const waiting = pool.acquire().then((lease) => {
-      third = lease.session;
-      return lease;
-    });
+    const third = waitFor(pool);
     // Crawlee's getSession() does not reserve, but it does not hand out a used-up session either: it waits too.
     const gotten = pool.getSession();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(third).toBeUndefined();
+    await nextTurn();
+    expect(third.granted()).toBe(false);
 
     first.markGood();
     expect(first.session.state).toBe('active');
-    expect(third).toBeUndefined();
+    expect(third.granted()).toBe(false);
     second.markGood();
     expect(retired.map((event) => [event.state.id, event.reason, event.state.usageCount])).toEqual([
       [first.session.id, 'maxUsageCount', 3],
     ]);
-    const lease = await waiting;
+    const lease = await third.leased;
     expect(lease.session.id).not.toBe(first.session.id);
     expect((await gotten).id).toBe(lease.session.id);
     lease.markGood();
@@ -192,15 +201,11 @@ describe('reserved uses', () => {
   it('a session’s first use goes alone, so the cookies of a first visit are there for the next request', async () => {
     const { pool } = await open({ maxPoolSize: 1 });
     const first = await pool.acquire();
-    let second: Session | undefined;
-    const waiting = pool.acquire().then((lease) => {
-      second = lease.session;
-      return lease;
-    });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(second).toBeUndefined();
+    const second = waitFor(pool);
+    await nextTurn();
+    expect(second.granted()).toBe(false);
     first.markGood();
-    const [a, b] = [await waiting, await pool.acquire()];
+    const [a, b] = [await second.leased, await pool.acquire()];
     expect([a.session, b.session]).toEqual([first.session, first.session]);
     expect(first.session.reservedUses).toBe(2);
     a.markGood();
@@ -211,15 +216,11 @@ describe('reserved uses', () => {
     const { pool } = await open({ maxPoolSize: 1, maxConcurrencyPerSession: 1 });
     (await pool.acquire()).markGood();
     const first = await pool.acquire();
-    let second: Session | undefined;
-    const waiting = pool.acquire().then((lease) => {
-      second = lease.session;
-      return lease;
-    });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(second).toBeUndefined();
+    const second = waitFor(pool);
+    await nextTurn();
+    expect(second.granted()).toBe(false);
     first.markGood();
-    const lease = await waiting;
+    const lease = await second.leased;
     expect(lease.session).toBe(first.session);
     lease.markGood();
   });

@@ -7,21 +7,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HTTP_OPTION_NAMES } from '../../src/http/options.js';
 import { InvalidOptionError, SessionPool, SessionSupervisorError } from '../../src/index.js';
+import { CORE_POOL_OPTION_NAMES } from '../../src/options.js';
 import { fuzzParameters, fuzzTimeout } from './fuzz-config.js';
 
 // Persistence options are left out: a fuzzed `store: 'file'` would write into the working directory.
 const POOL_OPTION_NAMES = [
-  'maxPoolSize',
-  'sessionOptions',
-  'blockedStatusCodes',
-  'createSessionFunction',
-  'sessionReuseStrategy',
-  'inspect',
-  'logger',
-  'clock',
-  'maxCookiesPerSession',
-  'maxCookiesPerDomain',
-  'shardCapacity',
+  ...CORE_POOL_OPTION_NAMES,
   ...HTTP_OPTION_NAMES,
   'notAnOption',
   '__proto__',
