@@ -5,5 +5,6 @@
 import type * as IORedis from 'ioredis';
 import { loadPeer } from '../peer.js';
 
-export const { Redis } = loadPeer<typeof IORedis>('ioredis', 'session-supervisor/redis');
+export const { Redis, Cluster } = loadPeer<typeof IORedis>('ioredis', 'session-supervisor/redis');
 export type Redis = IORedis.Redis;
+export type Cluster = IORedis.Cluster;

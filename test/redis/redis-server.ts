@@ -73,11 +73,27 @@ export class RedisServer {
     await this.#spawn();
   }
 
+  /** The redis-server process id (this test's own child). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Freezes the server (SIGSTOP to its own PID): connections stay open, nothing is answered. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGCONT');
     child.kill('SIGTERM');
     await exited;
   }
@@ -111,3 +127,134 @@ export class RedisServer {
     child.stdout?.resume();
   }
 }
+
+/**
+ * A 3-master Redis Cluster of real redis-server processes on 127.0.0.1, created with
+ * `redis-cli --cluster create … --cluster-yes`; each node keeps its cluster config in a temporary directory.
+ */
+export class RedisCluster {
+  readonly ports: number[];
+  readonly #dir: string;
+  readonly #children: ChildProcess[] = [];
+
+  private constructor(ports: number[], dir: string) {
+    this.ports = ports;
+    this.#dir = dir;
+  }
+
+  get nodes(): { host: string; port: number }[] {
+    return this.ports.map((port) => ({ host: '127.0.0.1', port }));
+  }
+
+  static async start(): Promise<RedisCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'session-supervisor-cluster-'));
+    const ports: number[] = [];
+    while (ports.length < 3) {
+      // The cluster bus listens on port + 10000: both must be free.
+      const port = await freePort();
+      if (port < 55_000 && !ports.includes(port)) ports.push(port);
+    }
+    const cluster = new RedisCluster(ports, dir);
+    try {
+      for (const port of ports) await cluster.#spawn(port);
+      execFileSync(
+        REDIS_CLI_BIN,
+        [
+          '--cluster',
+          'create',
+          ...ports.map((port) => `127.0.0.1:${port}`),
+          '--cluster-replicas',
+          '0',
+          '--cluster-yes',
+        ],
+        { stdio: 'pipe', timeout: 30_000 },
+      );
+      const deadline = Date.now() + 20_000;
+      for (const port of ports) {
+        while (
+          !execFileSync(REDIS_CLI_BIN, ['-p', String(port), 'cluster', 'info'])
+            .toString()
+            .includes('cluster_state:ok')
+        ) {
+          if (Date.now() > deadline) throw new Error(`cluster node ${port} did not reach cluster_state:ok`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** The port of the master serving `key`'s slot. */
+  portOf(key: string): number {
+    const slot = Number(
+      execFileSync(REDIS_CLI_BIN, ['-p', String(this.ports[0]), 'cluster', 'keyslot', key])
+        .toString()
+        .trim(),
+    );
+    const slots = JSON.parse(
+      execFileSync(REDIS_CLI_BIN, ['-p', String(this.ports[0]), '--json', 'cluster', 'slots']).toString(),
+    ) as [number, number, [string, number]][];
+    const owner = slots.find(([from, to]) => slot >= from && slot <= to);
+    return owner?.[2][1] ?? -1;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+
+  async #spawn(port: number): Promise<void> {
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(this.#dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '5000',
+      '--dir',
+      this.#dir,
+    ];
+    const child = spawn(REDIS_SERVER_BIN as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`cluster node did not start: ${output}`)), 10_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`cluster node exited with ${code}: ${output}`));
+      });
+    });
+    child.stdout?.resume();
+  }
+}
+
+const REDIS_CLI_BIN = process.env.REDIS_CLI_BIN ?? 'redis-cli';

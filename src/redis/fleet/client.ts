@@ -1,0 +1,671 @@
+/**
+ * `FleetClient`: one worker's end of the fleet protocol. One round trip grants a lease (with its reserved use and
+ * the cookie changes this worker has not seen), one ends it (outcome, cookie delta, release); one renews every
+ * lease this worker holds. Waiting requests wait on this worker's own channel, which a release publishes to only
+ * when it freed something and this worker was the one registered longest; a fallback poll covers a lost message.
+ *
+ * Faults: every command has a timeout (`commandTimeoutMs`); a timeout or a dropped connection emits
+ * `connectionLost`, the next answer `connectionRestored`. A lease whose renewal did not get through before its
+ * TTL ran out is lost here too (its `signal` aborts), whatever Redis later says. A Redis that answers with another
+ * generation (it came back empty, or was reset) emits `generationLost` with what this worker lost; nothing of
+ * the old generation is written to the new one.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'eventemitter3';
+import { RedisUnavailableError } from '../../errors.js';
+import { Cluster, Redis } from '../ioredis.js';
+import { redactRedisUrl } from '../options.js';
+import { FleetCommandTimeoutError, FleetLeaseLostError } from './errors.js';
+import { type FleetKeys, fleetKeys } from './keys.js';
+import { defineFleetScripts, type FleetClientConnection, type FleetReply } from './scripts.js';
+
+/** Where the fleet's Redis is. */
+export interface FleetConnectionOptions {
+  /** `redis://…` / `rediss://…` of a single node. */
+  redisUrl?: string | undefined;
+  /** Seed nodes of a Redis Cluster (used instead of `redisUrl`). */
+  clusterNodes?: readonly { host: string; port: number }[] | undefined;
+  /** Prefix naming the pool; its keys are `{<prefix without trailing ':'>}:…`. */
+  keyPrefix: string;
+  /** Lease time-to-live (Redis time), ms. */
+  leaseTtlMs: number;
+  /** How long any command may take before the connection counts as lost, ms. */
+  commandTimeoutMs: number;
+  /** How long the first connection may take, ms. */
+  connectTimeoutMs: number;
+  /** Extra ioredis options (TLS, auth); this library's connection settings win. */
+  redisOptions?: Record<string, unknown> | undefined;
+}
+
+/** The state of a session in Redis, as a grant or release returns it. */
+export interface FleetSessionState {
+  /** Uses counted (released or lapsed). */
+  u: number;
+  /** Leases in flight. */
+  f: number;
+  /** Error score. */
+  e: number;
+  mu: number;
+  me: number;
+  /** expiresAt */
+  x: number;
+  /** blockedUntil (0 = none) */
+  b: number;
+  /** Cookie-jar version. */
+  v: number;
+  /** Retirement reason, '' while live. */
+  r: string;
+}
+
+/** What a new session is created with, when the pool has room. */
+export interface FleetNewSession {
+  id: string;
+  /** The session's context, as JSON (what other workers adopt it from). */
+  record: string;
+  maxUsageCount: number;
+  maxErrorScore: number;
+  expiresAt: number;
+  blockedUntil: number;
+  maxConcurrency: number;
+  minDelayMs: number;
+  errorScoreDecrement: number;
+}
+
+/** A lease granted by Redis. */
+export interface FleetGrant {
+  readonly sessionId: string;
+  readonly token: string;
+  readonly state: FleetSessionState;
+  /** The session's context JSON, when this worker had not been granted it before. */
+  readonly record: string | undefined;
+  /** `full`: `cookies` is the whole jar; `delta`: changes since this worker's last view (`''` = deleted). */
+  readonly cookieMode: 'none' | 'delta' | 'full';
+  readonly cookies: readonly [field: string, json: string][];
+  /** Whether this grant created the session. */
+  readonly created: boolean;
+  /** Aborts when the lease is lost (not renewed within the TTL, or the generation changed). */
+  readonly signal: AbortSignal;
+}
+
+export interface FleetAcquireRequest {
+  sessionId?: string | undefined;
+  exclude?: ReadonlySet<string> | undefined;
+  /** Builds a new session when the pool has room (called at most once per acquire). */
+  newSession?: (() => Promise<FleetNewSession> | FleetNewSession) | undefined;
+  /** Wait for a grant until this time (ms, local clock); no wait when absent. */
+  deadline?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface FleetReleaseRequest {
+  outcome: 'good' | 'bad' | 'aborted' | 'unused';
+  retireReason?: string | undefined;
+  coolDownUntil?: number | undefined;
+  cookieSets?: readonly [string, string][] | undefined;
+  cookieDels?: readonly string[] | undefined;
+}
+
+export interface FleetReleaseResult {
+  /** `ok`: released; `lost`: the lease had lapsed (its use was already counted); `gone`: no such session. */
+  status: 'ok' | 'lost' | 'gone' | 'stale';
+  state: FleetSessionState | undefined;
+  /** Set when this release retired the session. */
+  retiredNow: string | undefined;
+}
+
+/** Why an acquire came back without a grant. */
+export type FleetNoGrant = { kind: 'timeout' } | { kind: 'gone'; sessionId: string } | { kind: 'closed' };
+
+export interface GenerationLostEvent {
+  previous: string;
+  current: string;
+  /** Leases this worker held in the lost generation (their signals have aborted). */
+  leasesLost: string[];
+}
+
+export interface FleetClientEvents {
+  connectionLost: (error: Error) => void;
+  connectionRestored: () => void;
+  generationLost: (event: GenerationLostEvent) => void;
+  leaseLost: (sessionId: string, error: FleetLeaseLostError) => void;
+  /** A session retired somewhere in the fleet (heard with the next grant's reply). */
+  retired: (sessionId: string, reason: string) => void;
+}
+
+/** Round trips this client made, by script. */
+export interface FleetClientCounters {
+  roundTrips: number;
+  acquires: number;
+  releases: number;
+  renewals: number;
+  leasesGranted: number;
+  leasesLost: number;
+  wakeUps: number;
+  commandTimeouts: number;
+}
+
+interface HeldLease {
+  sessionId: string;
+  token: string;
+  member: string;
+  controller: AbortController;
+  /** Local time by which a renewal must have been sent and answered, or the lease counts as lost. */
+  deadline: number;
+}
+
+interface Waiter {
+  wake: () => void;
+}
+
+type ConnectionKind = 'redis' | 'cluster';
+
+export class FleetClient extends EventEmitter<FleetClientEvents> {
+  readonly workerId = randomUUID();
+  readonly keys: FleetKeys;
+  readonly options: FleetConnectionOptions;
+  readonly counters: FleetClientCounters = {
+    roundTrips: 0,
+    acquires: 0,
+    releases: 0,
+    renewals: 0,
+    leasesGranted: 0,
+    leasesLost: 0,
+    wakeUps: 0,
+    commandTimeouts: 0,
+  };
+  #client: FleetClientConnection | undefined;
+  #subscriber: Redis | Cluster | undefined;
+  #generation = '';
+  #retiredSeq = '0';
+  #live = 0;
+  #tokens = 0;
+  #connected = true;
+  #closed = false;
+  #probe: NodeJS.Timeout | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  readonly #held = new Map<string, HeldLease>();
+  readonly #waiters: Waiter[] = [];
+
+  constructor(options: FleetConnectionOptions) {
+    super();
+    this.options = options;
+    this.keys = fleetKeys(options.keyPrefix);
+  }
+
+  get generation(): string {
+    return this.#generation;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Live sessions in the fleet, as of the last reply. */
+  get liveSessions(): number {
+    return this.#live;
+  }
+
+  /** Leases this worker holds now. */
+  get heldLeases(): number {
+    return this.#held.size;
+  }
+
+  get connection(): FleetClientConnection {
+    if (!this.#client) throw new RedisUnavailableError(this.#where(), 'the fleet client is not open');
+    return this.#client;
+  }
+
+  /** Connects both connections (`RedisUnavailableError` if Redis cannot be reached) and joins the generation. */
+  async open(): Promise<void> {
+    const kind: ConnectionKind = this.options.clusterNodes ? 'cluster' : 'redis';
+    this.#client = defineFleetScripts(await this.#connect(kind, 'cmd'));
+    this.#subscriber = await this.#connect(kind, 'sub');
+    this.#subscriber.on('message', (channel: string) => {
+      if (channel === this.keys.channel(this.workerId)) this.#onWake();
+    });
+    await this.#subscriber.subscribe(this.keys.channel(this.workerId));
+    const client = this.#client;
+    client.on('close', () => this.#lost(new Error('connection closed')));
+    client.on('ready', () => this.#restored());
+    const [gen, rseq, live] = await this.#call('init', () =>
+      client.fleetInit(...this.keys.all, randomUUID()),
+    );
+    this.#generation = gen;
+    this.#retiredSeq = String(rseq);
+    this.#live = Number(live);
+    const period = Math.max(50, Math.floor(this.options.leaseTtlMs / 3));
+    this.#renewTimer = setInterval(() => void this.renewAll().catch(() => undefined), period);
+    this.#renewTimer.unref();
+  }
+
+  /**
+   * Grants a lease, waiting (until `deadline`) while nothing can be granted. Resolves with the grant, or with why
+   * there is none.
+   */
+  async acquire(request: FleetAcquireRequest): Promise<FleetGrant | FleetNoGrant> {
+    let spare: FleetNewSession | undefined;
+    for (;;) {
+      if (this.#closed) return { kind: 'closed' };
+      request.signal?.throwIfAborted();
+      const token = `${this.workerId}:${++this.#tokens}`;
+      const waits = request.deadline !== undefined && request.deadline > Date.now();
+      const args: (string | number)[] = [
+        ...this.keys.all,
+        this.#generation,
+        this.workerId,
+        token,
+        this.options.leaseTtlMs,
+        this.#maxPoolSize,
+        request.sessionId ?? '',
+        this.#retiredSeq,
+        waits ? '1' : '0',
+      ];
+      if (spare) {
+        args.push(
+          spare.id,
+          spare.record,
+          JSON.stringify({
+            e: 0,
+            mu: spare.maxUsageCount,
+            me: spare.maxErrorScore,
+            x: spare.expiresAt,
+            b: spare.blockedUntil,
+            c: spare.maxConcurrency,
+            p: spare.minDelayMs,
+            d: spare.errorScoreDecrement,
+          }),
+        );
+      } else args.push('', '', '');
+      if (request.exclude) for (const id of request.exclude) args.push(id);
+      let reply: FleetReply;
+      try {
+        this.counters.acquires += 1;
+        reply = await this.#call('acquire', () => this.connection.fleetAcquire(...args));
+      } catch {
+        // Redis is stalled or away: wait for it (bounded by the deadline) rather than fail the request.
+        if (!waits) return { kind: 'timeout' };
+        await this.#pause(request, 250);
+        continue;
+      }
+      const kind = reply[0] as string;
+      if (kind === 'gen') {
+        await this.#generationChanged(String(reply[1] ?? ''));
+        continue;
+      }
+      if (kind === 'ok') {
+        this.#noteRetired(reply[7] as string[]);
+        this.#live = Number(reply[6]);
+        const grant = this.#grant(reply, token);
+        // More may be free: the next waiter of this worker tries too.
+        this.#wakeNextWaiter();
+        return grant;
+      }
+      if (kind === 'room') {
+        this.#live = Number(reply[1]);
+        this.#noteRetired(reply[2] as string[]);
+        if (!request.newSession) return { kind: 'timeout' };
+        spare ??= await request.newSession();
+        continue;
+      }
+      if (kind === 'gone') {
+        this.#noteRetired(reply[2] as string[]);
+        return { kind: 'gone', sessionId: request.sessionId ?? '' };
+      }
+      // wait
+      this.#live = Number(reply[2]);
+      this.#noteRetired(reply[3] as string[]);
+      if (!waits) return { kind: 'timeout' };
+      const next = reply[1] === '' ? undefined : Number(reply[1]);
+      // Redis time and local time are assumed close; the fallback poll bounds any skew.
+      const fallback = Math.max(100, Math.floor(this.options.leaseTtlMs / 2));
+      const pause = next === undefined ? fallback : Math.min(fallback, Math.max(1, next - Date.now()));
+      await this.#waitForWake(request, pause);
+    }
+  }
+
+  /**
+   * Ends a lease: outcome, cookie changes and release in one round trip. A failed write frees nothing: it is sent
+   * again (a resend finds the lease gone and changes no counter) until it gets through or the lease lapsed in
+   * Redis, where its use is counted anyway.
+   */
+  async release(
+    grant: Pick<FleetGrant, 'sessionId' | 'token'>,
+    request: FleetReleaseRequest,
+  ): Promise<FleetReleaseResult> {
+    const held = this.#held.get(grant.token);
+    this.#held.delete(grant.token);
+    const args: (string | number)[] = [
+      ...this.keys.all,
+      this.#generation,
+      this.workerId,
+      grant.sessionId,
+      grant.token,
+      request.outcome,
+      request.retireReason ?? '',
+      request.coolDownUntil ?? '',
+      this.#waiters.length > 0 ? '1' : '0',
+    ];
+    const sets = request.cookieSets ?? [];
+    args.push(sets.length);
+    for (const [field, json] of sets) args.push(field, json);
+    const dels = request.cookieDels ?? [];
+    args.push(dels.length, ...dels);
+    const generation = this.#generation;
+    const giveUpAt = Date.now() + 4 * this.options.leaseTtlMs;
+    for (let attempt = 0; ; attempt += 1) {
+      if (this.#generation !== generation || this.#closed)
+        return { status: 'stale', state: undefined, retiredNow: undefined };
+      try {
+        this.counters.releases += 1;
+        const reply = await this.#call('release', () => this.connection.fleetRelease(...args));
+        if (reply[0] === 'gen') {
+          // The lease is lost with its generation: it is reported among the generation's lost leases.
+          if (held) this.#held.set(held.token, held);
+          await this.#generationChanged(String(reply[1] ?? ''));
+          return { status: 'stale', state: undefined, retiredNow: undefined };
+        }
+        const status = reply[0] as 'ok' | 'lost' | 'gone';
+        if (status === 'lost' && held && !held.controller.signal.aborted)
+          this.#loseLease(held, 'it lapsed in Redis before its release');
+        if (reply[4] === 1 && this.#waiters.length > 0) this.#wakeNextWaiter();
+        return {
+          status,
+          state: reply[1] ? (JSON.parse(reply[1] as string) as FleetSessionState) : undefined,
+          retiredNow: (reply[2] as string) || undefined,
+        };
+      } catch (error) {
+        if (Date.now() > giveUpAt) throw error;
+        await sleep(Math.min(1000, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Renews every held lease in one round trip; a lease past its local deadline is lost whatever Redis says. */
+  async renewAll(): Promise<void> {
+    if (this.#closed || (this.#held.size === 0 && this.#waiters.length === 0)) return;
+    const now = Date.now();
+    for (const held of this.#held.values()) {
+      if (now > held.deadline)
+        this.#loseLease(held, `no renewal reached Redis within leaseTtlMs (${this.options.leaseTtlMs} ms)`);
+    }
+    const leases = [...this.#held.values()];
+    const sentAt = Date.now();
+    try {
+      this.counters.renewals += 1;
+      const reply = await this.#call('renew', () =>
+        this.connection.fleetRenew(
+          ...this.keys.all,
+          this.#generation,
+          this.workerId,
+          this.options.leaseTtlMs,
+          this.#waiters.length > 0 ? '1' : '0',
+          ...leases.map((lease) => lease.member),
+        ),
+      );
+      if (reply[0] === 'gen') {
+        await this.#generationChanged(String(reply[1] ?? ''));
+        return;
+      }
+      const lost = new Set(reply[1] as string[]);
+      for (const lease of leases) {
+        if (lost.has(lease.member)) this.#loseLease(lease, 'it lapsed in Redis');
+        // The TTL runs from when Redis renewed it, which is no earlier than when the renewal was sent.
+        else lease.deadline = sentAt + this.options.leaseTtlMs;
+      }
+    } catch {
+      // Not renewed: each lease's deadline stands, and the next tick judges it.
+    }
+  }
+
+  /** Deletes every key of this pool (and of no other). Other workers see a new generation. */
+  async reset(): Promise<void> {
+    await this.#call('reset', () => this.connection.fleetReset(...this.keys.all));
+  }
+
+  /** The fleet's counters, read from Redis (one round trip). */
+  async fleetCounters(): Promise<Record<string, number>> {
+    const meta = (await this.#call('stats', () => this.connection.hgetall(this.keys.meta))) as Record<
+      string,
+      string
+    >;
+    const counters: Record<string, number> = {};
+    for (const [name, value] of Object.entries(meta)) if (name !== 'gen') counters[name] = Number(value);
+    return counters;
+  }
+
+  /** Sets the pool size used by grants (the pool's `maxPoolSize`). */
+  set maxPoolSize(value: number) {
+    this.#maxPoolSize = value;
+  }
+  #maxPoolSize = 1000;
+
+  /** Stops renewing, wakes waiters (they return `closed`), and disconnects. Held leases are left to lapse. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#renewTimer);
+    clearTimeout(this.#probe);
+    for (const waiter of this.#waiters.splice(0)) waiter.wake();
+    const client = this.#client;
+    const subscriber = this.#subscriber;
+    this.#client = undefined;
+    this.#subscriber = undefined;
+    await Promise.all(
+      [client, subscriber].map((connection) => connection?.quit().catch(() => connection.disconnect())),
+    );
+  }
+
+  #grant(reply: FleetReply, token: string): FleetGrant {
+    const sessionId = reply[1] as string;
+    const flat = reply[5] as string[];
+    const cookies: [string, string][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) cookies.push([flat[i] as string, flat[i + 1] as string]);
+    const controller = new AbortController();
+    const held: HeldLease = {
+      sessionId,
+      token,
+      member: `${sessionId}|${token}`,
+      controller,
+      deadline: Date.now() + this.options.leaseTtlMs,
+    };
+    this.#held.set(token, held);
+    this.counters.leasesGranted += 1;
+    return {
+      sessionId,
+      token,
+      state: JSON.parse(reply[2] as string) as FleetSessionState,
+      record: (reply[3] as string | null) ?? undefined,
+      cookieMode: reply[4] as FleetGrant['cookieMode'],
+      cookies,
+      created: reply[8] === 1,
+      signal: controller.signal,
+    };
+  }
+
+  #loseLease(held: HeldLease, detail: string): void {
+    this.#held.delete(held.token);
+    if (held.controller.signal.aborted) return;
+    this.counters.leasesLost += 1;
+    const error = new FleetLeaseLostError(held.sessionId, detail);
+    held.controller.abort(error);
+    this.emit('leaseLost', held.sessionId, error);
+  }
+
+  #noteRetired(flat: string[] | undefined): void {
+    if (!flat) return;
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const member = flat[i] as string;
+      const cut = member.lastIndexOf('|');
+      this.#retiredSeq = flat[i + 1] as string;
+      this.emit('retired', member.slice(0, cut), member.slice(cut + 1));
+    }
+  }
+
+  async #generationChanged(seen: string): Promise<void> {
+    const previous = this.#generation;
+    if (seen !== '' && seen !== previous) {
+      this.#adopt(previous, seen, '0');
+      return;
+    }
+    // No generation at all: Redis came back empty (or the pool was reset). Start (or join) a new one.
+    const [gen, rseq] = await this.#call('init', () =>
+      this.connection.fleetInit(...this.keys.all, randomUUID()),
+    );
+    if (gen !== previous) this.#adopt(previous, gen, String(rseq));
+  }
+
+  #adopt(previous: string, current: string, rseq: string): void {
+    if (this.#generation !== previous) return; // another call adopted it already
+    this.#generation = current;
+    this.#retiredSeq = rseq;
+    const leasesLost = [...this.#held.values()].map((lease) => lease.sessionId);
+    for (const lease of [...this.#held.values()])
+      this.#loseLease(lease, "Redis lost the pool's state (new generation)");
+    this.emit('generationLost', { previous, current, leasesLost });
+  }
+
+  #waitForWake(request: FleetAcquireRequest, pauseMs: number): Promise<void> {
+    const left = (request.deadline ?? 0) - Date.now();
+    return new Promise<void>((resolve) => {
+      const waiter: Waiter = {
+        wake: () => {
+          clearTimeout(timer);
+          request.signal?.removeEventListener('abort', waiter.wake);
+          const index = this.#waiters.indexOf(waiter);
+          if (index !== -1) this.#waiters.splice(index, 1);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.wake, Math.max(0, Math.min(pauseMs, left)));
+      request.signal?.addEventListener('abort', waiter.wake, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #pause(request: FleetAcquireRequest, ms: number): Promise<void> {
+    return this.#waitForWake(request, ms);
+  }
+
+  #onWake(): void {
+    this.counters.wakeUps += 1;
+    this.#wakeNextWaiter();
+  }
+
+  #wakeNextWaiter(): void {
+    this.#waiters[0]?.wake();
+  }
+
+  async #call<T>(name: string, run: () => Promise<T>): Promise<T> {
+    this.counters.roundTrips += 1;
+    const timeoutMs = this.options.commandTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        run(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new FleetCommandTimeoutError(name, timeoutMs)), timeoutMs);
+        }),
+      ]);
+      this.#restored();
+      return result;
+    } catch (error) {
+      if (error instanceof FleetCommandTimeoutError) {
+        this.counters.commandTimeouts += 1;
+        this.#lost(error);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #lost(error: Error): void {
+    if (!this.#connected || this.#closed) return;
+    this.#connected = false;
+    this.emit('connectionLost', error);
+    this.#probeUntilBack();
+  }
+
+  /** While the connection counts as lost, a PING every so often finds out when Redis answers again. */
+  #probeUntilBack(): void {
+    clearTimeout(this.#probe);
+    this.#probe = setTimeout(
+      () => {
+        if (this.#connected || this.#closed || !this.#client) return;
+        void this.#call('ping', () => (this.#client as FleetClientConnection).ping()).catch(() =>
+          this.#probeUntilBack(),
+        );
+      },
+      Math.min(500, this.options.commandTimeoutMs),
+    );
+    this.#probe.unref();
+  }
+
+  #restored(): void {
+    if (this.#connected || this.#closed) return;
+    this.#connected = true;
+    clearTimeout(this.#probe);
+    this.emit('connectionRestored');
+    // Waiters may have missed a wake-up while Redis was away.
+    this.#wakeNextWaiter();
+  }
+
+  #where(): string {
+    return this.options.clusterNodes
+      ? `cluster ${this.options.clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')}`
+      : redactRedisUrl(this.options.redisUrl ?? '');
+  }
+
+  async #connect(kind: ConnectionKind, role: string): Promise<Redis | Cluster> {
+    const base = {
+      ...(this.options.redisOptions ?? {}),
+      connectionName: `session-supervisor:fleet:${this.workerId}:${role}`,
+      lazyConnect: true,
+      connectTimeout: this.options.connectTimeoutMs,
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      retryStrategy: (times: number) => Math.min(50 * times, 1000),
+    };
+    const connection =
+      kind === 'cluster'
+        ? new Cluster(
+            (this.options.clusterNodes ?? []).map((node) => ({ host: node.host, port: node.port })),
+            {
+              redisOptions: base,
+              lazyConnect: true,
+              clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
+            },
+          )
+        : new Redis(this.options.redisUrl ?? 'redis://127.0.0.1:6379/0', base);
+    let lastError: Error | undefined;
+    connection.on('error', (error: Error) => {
+      lastError = error;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        connection.connect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(lastError ?? new Error(`no answer within ${this.options.connectTimeoutMs} ms`)),
+            this.options.connectTimeoutMs,
+          );
+        }),
+      ]);
+      await connection.ping();
+    } catch (error) {
+      connection.disconnect();
+      const cause = lastError ?? error;
+      throw new RedisUnavailableError(this.#where(), cause instanceof Error ? cause.message : String(cause), {
+        cause,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    return connection;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

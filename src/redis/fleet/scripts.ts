@@ -1,0 +1,393 @@
+/**
+ * The fleet protocol's Lua scripts. Each declares the pool's nine keys (KEYS[1..9], see keys.ts) and builds no
+ * key of its own, so it runs on Redis Cluster (one hash tag, one slot). Work per call is bounded whatever the
+ * pool size or worker count: a grant reads a handful of members of the sorted set of available sessions, sweeps
+ * at most a few lapsed leases, and reads one session's state; a release touches one session.
+ *
+ * Session state (`st` hash, JSON per id): u uses counted, f leases in flight, e error score, mu maxUsageCount,
+ * me maxErrorScore, x expiresAt, b blockedUntil (0 = none), n earliest next grant, c maxConcurrency, p pacing
+ * delay (ms), d errorScoreDecrement, v cookie-jar version, r retirement reason ('' = live), k worker id → the jar
+ * version that worker last saw (at most four: an older worker gets the whole jar again).
+ *
+ * Every script but INIT and RESET first checks the generation the caller knows: a Redis that came back empty
+ * (or was reset) answers `{'gen', current}` and changes nothing, so no partial local state is ever written back.
+ */
+import type { Cluster, Redis } from 'ioredis';
+
+const PRELUDE = `
+local K_META, K_AVAIL, K_ST, K_REC, K_LEASES, K_JAR, K_JLOG, K_RETIRED, K_WAIT =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local TAG = string.sub(K_META, 1, -6)
+local TOMBSTONES = 2000
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function load(id)
+  local raw = redis.call('HGET', K_ST, id)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+local function save(id, s)
+  redis.call('HSET', K_ST, id, cjson.encode(s))
+end
+local function pad(n) return string.format('%012d', n) end
+local function grantable(s, now)
+  return s.r == '' and s.u + s.f < s.mu and s.f < s.c and s.e < s.me and s.x > now and s.n <= now
+end
+local function retire(id, s, why)
+  s.r = why
+  redis.call('ZREM', K_AVAIL, id)
+  redis.call('HDEL', K_REC, id)
+  local rseq = redis.call('HINCRBY', K_META, 'rseq', 1)
+  redis.call('ZADD', K_RETIRED, rseq, id .. '|' .. why)
+  redis.call('HINCRBY', K_META, 'live', -1)
+  redis.call('HINCRBY', K_META, 'retired', 1)
+  redis.call('HINCRBY', K_META, 'why:' .. why, 1)
+  -- A retired session's cookies are of no further use.
+  local first, last = '[' .. id .. '\\n', '[' .. id .. '\\n\\255'
+  local entries = redis.call('ZRANGEBYLEX', K_JLOG, first, last)
+  for _, entry in ipairs(entries) do
+    local field = string.sub(entry, #id + 15)
+    redis.call('HDEL', K_JAR, id .. '\\n' .. field)
+  end
+  if #entries > 0 then redis.call('ZREMRANGEBYLEX', K_JLOG, first, last) end
+  -- Tombstones beyond the newest TOMBSTONES go, two per retirement: bounded work, bounded memory.
+  local extra = redis.call('ZCARD', K_RETIRED) - TOMBSTONES
+  if extra > 0 then
+    local old = redis.call('ZRANGE', K_RETIRED, 0, math.min(extra, 2) - 1)
+    for _, member in ipairs(old) do
+      local oldId = string.match(member, '^(.*)|[^|]*$')
+      local os = load(oldId)
+      if os and os.f == 0 then redis.call('HDEL', K_ST, oldId) end
+      redis.call('ZREM', K_RETIRED, member)
+    end
+  end
+end
+-- Puts a live session in the set of available ones (or takes it out), scored by when it may next be granted.
+local function refresh(id, s, now)
+  if s.r ~= '' then
+    redis.call('ZREM', K_AVAIL, id)
+  elseif s.x <= now then
+    retire(id, s, 'expired')
+  elseif s.u + s.f < s.mu and s.f < s.c and s.e < s.me then
+    redis.call('ZADD', K_AVAIL, s.n, id)
+  else
+    redis.call('ZREM', K_AVAIL, id)
+  end
+end
+-- Pops the waiter registered longest ago (smallest expiry) and tells it something was freed.
+local function wakeOne(now)
+  redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', now)
+  local w = redis.call('ZRANGE', K_WAIT, 0, 0)
+  if w[1] then
+    redis.call('ZREM', K_WAIT, w[1])
+    redis.call('PUBLISH', TAG .. ':w:' .. w[1], '1')
+    return 1
+  end
+  return 0
+end
+-- A lease whose holder did not release or renew it in time: its use counts (the request may have gone out).
+local function lapse(member, now)
+  redis.call('ZREM', K_LEASES, member)
+  redis.call('HINCRBY', K_META, 'expired', 1)
+  local id = string.match(member, '^(.*)|[^|]*$')
+  local s = load(id)
+  if not s then return end
+  if s.f > 0 then s.f = s.f - 1 end
+  s.u = s.u + 1
+  redis.call('HINCRBY', K_META, 'used', 1)
+  if s.r == '' then
+    if s.u >= s.mu then retire(id, s, 'maxUsageCount') else refresh(id, s, now) end
+  end
+  save(id, s)
+end
+local function sweep(now)
+  local due = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', now, 'LIMIT', 0, 8)
+  for _, member in ipairs(due) do lapse(member, now) end
+  if #due > 0 then wakeOne(now) end
+end
+local function checkGen()
+  local gen = redis.call('HGET', K_META, 'gen')
+  if gen ~= ARGV[1] then return {'gen', gen or ''} end
+  return nil
+end
+local function retiredSince(seq)
+  return redis.call('ZRANGEBYSCORE', K_RETIRED, '(' .. seq, '+inf', 'WITHSCORES', 'LIMIT', 0, 32)
+end
+`;
+
+/**
+ * Starts a generation when there is none. ARGV: newGen. A pool with keys but no generation is partial state
+ * (its meta was lost): it is cleared, never reused. Returns {gen, rseq, live, started (1/0)}.
+ */
+const INIT = `${PRELUDE}
+local gen = redis.call('HGET', K_META, 'gen')
+if gen then
+  local m = redis.call('HMGET', K_META, 'rseq', 'live')
+  return {gen, m[1] or '0', m[2] or '0', 0}
+end
+redis.call('DEL', K_AVAIL, K_ST, K_REC, K_LEASES, K_JAR, K_JLOG, K_RETIRED, K_WAIT, K_META)
+redis.call('HSET', K_META, 'gen', ARGV[1], 'live', 0, 'created', 0, 'retired', 0, 'rseq', 0, 'jseq', 0)
+return {ARGV[1], '0', '0', 1}
+`;
+
+/**
+ * Grants a lease: the pinned session, else the least recently granted available one not excluded (an excluded
+ * one when nothing else can serve), else a new session while the pool has room. The grant reserves one use:
+ * uses counted + leases in flight never pass maxUsageCount, leases in flight never pass maxConcurrency.
+ * ARGV: 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any), 7 retirements seen (seq),
+ * 8 register as waiter when nothing can be granted ('1'/'0'), 9 new id ('' = none), 10 new context JSON,
+ * 11 new state JSON, 12… excluded ids.
+ * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live,
+ * retired (member, seq)*, created (1/0)} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
+ * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) · {'gen', g}.
+ */
+const ACQUIRE = `${PRELUDE}
+local bad = checkGen()
+if bad then return bad end
+local wid, token, ttl, maxPool = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local pinned = ARGV[6]
+local now = nowMs()
+sweep(now)
+local chosen, s
+local created = 0
+if pinned ~= '' then
+  s = load(pinned)
+  if s and s.r == '' and s.x <= now then
+    retire(pinned, s, 'expired')
+    save(pinned, s)
+  end
+  if not s or s.r ~= '' then
+    return {'gone', redis.call('HGET', K_META, 'live'), retiredSince(ARGV[7])}
+  end
+  if grantable(s, now) then chosen = pinned end
+else
+  local excluded = {}
+  for i = 12, #ARGV do excluded[ARGV[i]] = true end
+  local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #ARGV - 11 + 2)
+  local fallback, fallbackState
+  for _, id in ipairs(ids) do
+    local cs = load(id)
+    if not cs then
+      redis.call('ZREM', K_AVAIL, id)
+    elseif cs.r == '' and cs.x <= now then
+      retire(id, cs, 'expired')
+      save(id, cs)
+    elseif grantable(cs, now) then
+      if not excluded[id] then
+        chosen, s = id, cs
+        break
+      elseif not fallback then
+        fallback, fallbackState = id, cs
+      end
+    else
+      refresh(id, cs, now)
+    end
+  end
+  if not chosen and fallback then chosen, s = fallback, fallbackState end
+  if not chosen then
+    local live = tonumber(redis.call('HGET', K_META, 'live'))
+    if live < maxPool then
+      if ARGV[9] == '' then return {'room', tostring(live), retiredSince(ARGV[7])} end
+      if redis.call('HEXISTS', K_ST, ARGV[9]) == 1 then return redis.error_reply('duplicate session id ' .. ARGV[9]) end
+      chosen = ARGV[9]
+      s = cjson.decode(ARGV[11])
+      s.u, s.f, s.v, s.r, s.n, s.k = 0, 0, 0, '', now, {}
+      redis.call('HSET', K_REC, chosen, ARGV[10])
+      redis.call('HINCRBY', K_META, 'live', 1)
+      redis.call('HINCRBY', K_META, 'created', 1)
+      created = 1
+    end
+  end
+end
+if not chosen then
+  if ARGV[8] == '1' then redis.call('ZADD', K_WAIT, now + ttl, wid) end
+  local nxt = redis.call('ZRANGE', K_AVAIL, 0, 0, 'WITHSCORES')
+  return {'wait', nxt[2] or '', redis.call('HGET', K_META, 'live'), retiredSince(ARGV[7])}
+end
+s.f = s.f + 1
+s.n = math.max(now + s.p, s.b)
+redis.call('ZADD', K_LEASES, now + ttl, chosen .. '|' .. token)
+redis.call('HINCRBY', K_META, 'granted', 1)
+refresh(chosen, s, now)
+-- The cookie changes this worker has not seen: none, those after the version it saw, or the whole jar.
+local known = s.k[wid]
+local mode, cookies, rec = 'none', {}, false
+if known == nil or known < s.v then
+  local first
+  if known == nil then
+    mode = 'full'
+    first = '[' .. chosen .. '\\n'
+    rec = redis.call('HGET', K_REC, chosen) or false
+  else
+    mode = 'delta'
+    first = '[' .. chosen .. '\\n' .. pad(known + 1)
+  end
+  local entries = redis.call('ZRANGEBYLEX', K_JLOG, first, '[' .. chosen .. '\\n\\255')
+  if #entries > 0 then
+    local fields, keys = {}, {}
+    for i, entry in ipairs(entries) do
+      fields[i] = string.sub(entry, #chosen + 15)
+      keys[i] = chosen .. '\\n' .. fields[i]
+    end
+    local values = redis.call('HMGET', K_JAR, unpack(keys))
+    for i, field in ipairs(fields) do
+      local value = values[i] or ''
+      local json = string.sub(value, 14)
+      if mode == 'delta' or json ~= '' then
+        cookies[#cookies + 1] = field
+        cookies[#cookies + 1] = json
+      end
+    end
+  end
+end
+s.k[wid] = s.v
+local count, oldest, oldestV = 0, nil, nil
+for w, v in pairs(s.k) do
+  count = count + 1
+  if w ~= wid and (oldestV == nil or v < oldestV) then oldest, oldestV = w, v end
+end
+if count > 4 and oldest then s.k[oldest] = nil end
+save(chosen, s)
+return {'ok', chosen, cjson.encode(s), rec, mode, cookies, redis.call('HGET', K_META, 'live'),
+  retiredSince(ARGV[7]), created}
+`;
+
+/**
+ * Ends a lease in one round trip: its outcome, the cookie changes made under it, and the release itself.
+ * A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its cookies are
+ * still the session's and are applied while the session lives.
+ * ARGV: 1 gen, 2 worker, 3 id, 4 token, 5 outcome (good|bad|aborted|unused), 6 retire reason ('' = none),
+ * 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'/'0'), 9 nSets, (field, json)*,
+ * nDels, field*.
+ * Reply: {status ('ok'|'lost'|'gone'), state JSON|'', retired reason|'', woke (1/0), freed (1/0)} or {'gen', g}.
+ */
+const RELEASE = `${PRELUDE}
+local bad = checkGen()
+if bad then return bad end
+local wid, id, token, outcome = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now = nowMs()
+sweep(now)
+local member = id .. '|' .. token
+local held = redis.call('ZSCORE', K_LEASES, member)
+local s = load(id)
+if not s then
+  redis.call('ZREM', K_LEASES, member)
+  return {'gone', '', '', 0, 0}
+end
+local status = 'lost'
+local wasRetired = s.r ~= ''
+if held then
+  status = 'ok'
+  redis.call('ZREM', K_LEASES, member)
+  if s.f > 0 then s.f = s.f - 1 end
+  if outcome ~= 'unused' then
+    s.u = s.u + 1
+    redis.call('HINCRBY', K_META, 'used', 1)
+  end
+  if outcome == 'good' then
+    s.e = math.max(0, s.e - s.d)
+  elseif outcome == 'bad' then
+    s.e = s.e + 1
+  end
+else
+  redis.call('HINCRBY', K_META, 'lost', 1)
+end
+if s.r == '' then
+  local before = s.v
+  local i = 9
+  local nSets = tonumber(ARGV[i])
+  local function put(field, json)
+    local key = id .. '\\n' .. field
+    local old = redis.call('HGET', K_JAR, key)
+    if old and string.sub(old, 14) == json then return end
+    if not old and json == '' then return end
+    local seq = redis.call('HINCRBY', K_META, 'jseq', 1)
+    if old then redis.call('ZREM', K_JLOG, id .. '\\n' .. string.sub(old, 1, 12) .. '\\n' .. field) end
+    redis.call('HSET', K_JAR, key, pad(seq) .. '\\n' .. json)
+    redis.call('ZADD', K_JLOG, 0, id .. '\\n' .. pad(seq) .. '\\n' .. field)
+    s.v = seq
+  end
+  for k = 1, nSets do put(ARGV[i + 2 * k - 1], ARGV[i + 2 * k]) end
+  i = i + 2 * nSets + 1
+  for k = 1, tonumber(ARGV[i]) do put(ARGV[i + k], '') end
+  if s.k[wid] == before then s.k[wid] = s.v end
+  if held and ARGV[7] ~= '' then
+    s.b = tonumber(ARGV[7])
+    s.n = math.max(s.n, s.b)
+  end
+  if ARGV[6] ~= '' then
+    retire(id, s, ARGV[6])
+  elseif s.u >= s.mu then
+    retire(id, s, 'maxUsageCount')
+  elseif s.e >= s.me then
+    retire(id, s, 'blocked')
+  else
+    refresh(id, s, now)
+  end
+end
+save(id, s)
+local freed = 0
+if held and (grantable(s, now) or (s.r ~= '' and not wasRetired)) then freed = 1 end
+local woke = 0
+if freed == 1 and ARGV[8] ~= '1' then woke = wakeOne(now) end
+return {status, cjson.encode(s), (not wasRetired and s.r) or '', woke, freed}
+`;
+
+/**
+ * Renews this worker's leases (one call for all of them) and keeps its waiter registration alive.
+ * ARGV: 1 gen, 2 worker, 3 ttlMs, 4 waiting ('1'/'0'), 5… members (`<id>|<token>`).
+ * Reply: {'ok', lost member*} or {'gen', g}. A lease found past its expiry lapses here (its use counts).
+ */
+const RENEW = `${PRELUDE}
+local bad = checkGen()
+if bad then return bad end
+local now = nowMs()
+local ttl = tonumber(ARGV[3])
+local lost = {}
+for i = 5, #ARGV do
+  local score = redis.call('ZSCORE', K_LEASES, ARGV[i])
+  if not score then
+    lost[#lost + 1] = ARGV[i]
+  elseif tonumber(score) <= now then
+    lapse(ARGV[i], now)
+    lost[#lost + 1] = ARGV[i]
+  else
+    redis.call('ZADD', K_LEASES, 'XX', now + ttl, ARGV[i])
+  end
+end
+if ARGV[4] == '1' then redis.call('ZADD', K_WAIT, now + ttl, ARGV[2]) end
+sweep(now)
+return {'ok', lost}
+`;
+
+/** Deletes every key of the pool, and only those (they are all declared). */
+const RESET = `
+redis.call('DEL', unpack(KEYS))
+return 1
+`;
+
+// biome-ignore lint/suspicious/noExplicitAny: script replies are nested arrays of strings and numbers, read by position.
+export type FleetReply = any[];
+
+/** The scripts as commands of a client (EVALSHA, reloaded by ioredis after a Redis restart). */
+export interface FleetCommands {
+  fleetInit(...args: (string | number)[]): Promise<[string, string, string, number]>;
+  fleetAcquire(...args: (string | number)[]): Promise<FleetReply>;
+  fleetRelease(...args: (string | number)[]): Promise<FleetReply>;
+  fleetRenew(...args: (string | number)[]): Promise<FleetReply>;
+  fleetReset(...args: (string | number)[]): Promise<number>;
+}
+
+export type FleetClientConnection = (Redis | Cluster) & FleetCommands;
+
+/** Registers the scripts on a client: every script declares the pool's nine keys. */
+export function defineFleetScripts(client: Redis | Cluster): FleetClientConnection {
+  client.defineCommand('fleetInit', { numberOfKeys: 9, lua: INIT });
+  client.defineCommand('fleetAcquire', { numberOfKeys: 9, lua: ACQUIRE });
+  client.defineCommand('fleetRelease', { numberOfKeys: 9, lua: RELEASE });
+  client.defineCommand('fleetRenew', { numberOfKeys: 9, lua: RENEW });
+  client.defineCommand('fleetReset', { numberOfKeys: 9, lua: RESET });
+  return client as FleetClientConnection;
+}
