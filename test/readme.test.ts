@@ -12,11 +12,15 @@
  *   tried), so crawl the bundled test site (`startTestSite` from `session-supervisor/testing`), not example.com.
  * - Each block runs in a fresh temporary working directory (files it writes stay there) in which `examples/` of
  *   this repository is linked, and must exit by itself within BLOCK_TIMEOUT_MS: close what it opens.
+ * - Blocks run on plain Node: before the runs, the blocks and the library's sources are compiled to JavaScript
+ *   once, with the esbuild that tsx itself uses (same transform, same semantics), instead of every block's
+ *   process loading tsx and transforming the sources again.
  * - A block that imports `session-supervisor/redis` gets `REDIS_URL` of a redis-server this test starts; without
  *   redis-server such blocks are skipped locally and fail under CI=true (like the other Redis tests).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,8 +30,8 @@ import { RedisServer, redisMissing } from './redis/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BLOCK_TIMEOUT_MS = 60_000;
-/** By URL: the blocks run in a temporary directory, where a bare `tsx` would not resolve. */
-const TSX_LOADER = import.meta.resolve('tsx');
+/** The library's own code, compiled once for the runs: what `session-supervisor` imports lead to. */
+const SOURCE_DIRS = ['src', 'machines'];
 const FRAGMENT_MARKER = '<!-- fragment -->';
 const REDIS_IMPORT = /['"]session-supervisor\/redis['"]/;
 const OFFLINE_MARKER = 'README-BLOCK-OFFLINE-VIOLATION';
@@ -36,6 +40,14 @@ const OFFLINE_MARKER = 'README-BLOCK-OFFLINE-VIOLATION';
  * directory per run, so two runs at once do not overwrite each other's blocks.
  */
 const BLOCK_DIR = join(ROOT, 'node_modules', '.cache', `readme-blocks-${process.pid}`);
+/** The compiled sources, laid out as in the repository (lib/src, lib/machines). */
+const LIB_DIR = join(BLOCK_DIR, 'lib');
+
+interface Esbuild {
+  transform(code: string, options: Record<string, unknown>): Promise<{ code: string }>;
+}
+/** The esbuild tsx runs on (tsx depends on it, so it is there wherever tsx is): the same compiler as `tsx`. */
+const esbuild = createRequire(fileURLToPath(import.meta.resolve('tsx')))('esbuild') as Esbuild;
 
 interface ReadmeBlock {
   /** 1-based line of the opening fence. */
@@ -68,20 +80,62 @@ function readmeBlocks(markdown: string): ReadmeBlock[] {
   return blocks;
 }
 
-/** `session-supervisor[/entry]` → the source file behind that entry of package.json's `exports`. */
-async function entryPoints(): Promise<Map<string, string>> {
-  const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
-    name: string;
-    exports: Record<string, string | Record<string, string>>;
-  };
+interface Manifest {
+  name: string;
+  version: string;
+  exports: Record<string, string | Record<string, string>>;
+}
+
+/**
+ * `session-supervisor[/entry]` → the file behind that entry of package.json's `exports`, under `root`: the
+ * repository for the type check (TypeScript finds the `.ts` behind the `.js`), LIB_DIR for the runs.
+ */
+function entryPoints(manifest: Manifest, root: string): Map<string, string> {
   const entries = new Map<string, string>();
   for (const [subpath, target] of Object.entries(manifest.exports)) {
     const file = typeof target === 'string' ? target : (target.import ?? target.default);
     if (!file?.endsWith('.js')) continue;
     const specifier = subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
-    entries.set(specifier, join(ROOT, file.replace(/^\.\/dist\//, '')));
+    entries.set(specifier, join(root, file.replace(/^\.\/dist\//, '')));
   }
   return entries;
+}
+
+/** tsx's transform: ESM for this Node, names kept, the repository's tsconfig (verbatimModuleSyntax…). */
+function compile(code: string, sourcefile: string, tsconfigRaw: unknown): Promise<{ code: string }> {
+  return esbuild.transform(code, {
+    loader: 'ts',
+    format: 'esm',
+    target: `node${process.versions.node}`,
+    keepNames: true,
+    sourcefile,
+    tsconfigRaw,
+  });
+}
+
+/** Every `.ts` of SOURCE_DIRS to `.js` under LIB_DIR, with a package.json that makes them ES modules. */
+async function compileSources(manifest: Manifest, tsconfigRaw: unknown): Promise<void> {
+  const jobs: Promise<void>[] = [];
+  for (const dir of SOURCE_DIRS) {
+    for (const path of await readdir(join(ROOT, dir), { recursive: true })) {
+      if (!path.endsWith('.ts') || path.endsWith('.d.ts')) continue;
+      const source = join(ROOT, dir, path);
+      const target = join(LIB_DIR, dir, path.replace(/\.ts$/, '.js'));
+      jobs.push(
+        (async () => {
+          const { code } = await compile(await readFile(source, 'utf8'), source, tsconfigRaw);
+          await mkdir(dirname(target), { recursive: true });
+          await writeFile(target, code);
+        })(),
+      );
+    }
+  }
+  await Promise.all(jobs);
+  // The CLI reads its version from ../../package.json of its own file, as it does from src/cli.
+  await writeFile(
+    join(LIB_DIR, 'package.json'),
+    JSON.stringify({ name: manifest.name, version: manifest.version, type: 'module' }),
+  );
 }
 
 function rewriteImports(code: string, file: string, entries: Map<string, string>): string {
@@ -119,7 +173,10 @@ net.Socket.prototype.connect = function (...args) {
 `;
 
 interface PreparedBlock extends ReadmeBlock {
+  /** The block as TypeScript, importing the sources: what the type check reads. */
   file: string;
+  /** The block compiled, importing the compiled sources: what runs. */
+  runFile: string;
   needsRedis: boolean;
 }
 
@@ -136,7 +193,7 @@ async function runBlock(block: PreparedBlock, env: NodeJS.ProcessEnv): Promise<R
     await symlink(join(ROOT, 'examples'), join(cwd, 'examples'), 'dir');
     const child = spawn(
       process.execPath,
-      ['--import', TSX_LOADER, '--import', pathToFileURL(join(BLOCK_DIR, 'offline.mjs')).href, block.file],
+      ['--import', pathToFileURL(join(BLOCK_DIR, 'offline.mjs')).href, block.runFile],
       { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -158,19 +215,28 @@ async function runBlock(block: PreparedBlock, env: NodeJS.ProcessEnv): Promise<R
   }
 }
 
-function typeErrors(files: string[]): Map<string, string[]> {
-  const configPath = join(ROOT, 'tsconfig.json');
-  const config = ts.readConfigFile(configPath, ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
-  const program = ts.createProgram(files, { ...parsed.options, noEmit: true });
+function tsconfig(): { raw: { compilerOptions?: unknown }; options: ts.CompilerOptions } {
+  const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
+  return { raw: config.config, options: ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT).options };
+}
+
+function typeErrors(files: string[], options: ts.CompilerOptions): Map<string, string[]> {
+  const program = ts.createProgram(files, { ...options, noEmit: true });
   const errors = new Map<string, string[]>();
-  for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
-    const file = diagnostic.file?.fileName;
-    // Only the blocks: errors in the library itself are the type check's business, not this test's.
-    if (!file || !files.includes(file)) continue;
-    const { line } = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
-    const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
-    errors.set(file, [...(errors.get(file) ?? []), `line ${line + 1}: ${text}`]);
+  // Only the blocks are checked (what getPreEmitDiagnostics reports for them, file by file): errors in the
+  // library itself are the type check's business, not this test's, and checking all of it costs seconds.
+  for (const file of files) {
+    const source = program.getSourceFile(file)!;
+    const diagnostics = [
+      ...program.getSyntacticDiagnostics(source),
+      ...program.getSemanticDiagnostics(source),
+      ...(options.declaration || options.composite ? program.getDeclarationDiagnostics(source) : []),
+    ];
+    for (const diagnostic of diagnostics) {
+      const { line } = source.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
+      const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+      errors.set(file, [...(errors.get(file) ?? []), `line ${line + 1}: ${text}`]);
+    }
   }
   return errors;
 }
@@ -214,14 +280,24 @@ describe('README.md', () => {
     await rm(BLOCK_DIR, { recursive: true, force: true });
     await mkdir(BLOCK_DIR, { recursive: true });
     await writeFile(join(BLOCK_DIR, 'offline.mjs'), OFFLINE_PRELOAD);
-    const entries = await entryPoints();
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as Manifest;
+    const sources = entryPoints(manifest, ROOT);
+    const compiled = entryPoints(manifest, LIB_DIR);
+    const config = tsconfig();
+    await compileSources(manifest, config.raw);
     for (const block of runnable) {
       const file = join(BLOCK_DIR, `block-line-${block.line}.mts`);
+      const runFile = join(BLOCK_DIR, `block-line-${block.line}.mjs`);
       // `export {}` makes every block a module, so top-level names of two blocks never clash.
-      await writeFile(file, `${rewriteImports(block.code, file, entries)}\nexport {};\n`);
-      prepared.push({ ...block, file, needsRedis: REDIS_IMPORT.test(block.code) });
+      await writeFile(file, `${rewriteImports(block.code, file, sources)}\nexport {};\n`);
+      const run = `${rewriteImports(block.code, runFile, compiled)}\nexport {};\n`;
+      await writeFile(runFile, (await compile(run, file, config.raw)).code);
+      prepared.push({ ...block, file, runFile, needsRedis: REDIS_IMPORT.test(block.code) });
     }
-    errors = typeErrors(prepared.map((block) => block.file));
+    errors = typeErrors(
+      prepared.map((block) => block.file),
+      config.options,
+    );
     if (prepared.some((block) => block.needsRedis)) {
       redisSkipped = redisMissing();
       if (!redisSkipped) redis = await RedisServer.start();
