@@ -1,5 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { MAX_DEADLINE_MS } from '../machines/session.machine.js';
+import { isSessionFleet, type SessionFleet } from './acquisition/fleet.js';
 import type { Clock } from './clock.js';
 import { describeValue } from './describe-value.js';
 import { InvalidOptionError } from './errors.js';
@@ -125,6 +126,13 @@ export interface SessionPoolOptions<Pool = unknown> extends PersistenceOptions, 
    * @defaultValue `128`
    */
   shardCapacity?: number;
+  /**
+   * Shares the pool's sessions with other processes through a fleet store, e.g. `redisFleet({ redisUrl })` from
+   * `session-supervisor/redis`: uses are reserved fleet-wide, `maxPoolSize` and the session limits hold for the
+   * whole fleet. Not with `store` (the fleet keeps the sessions).
+   * @defaultValue `undefined` (the pool is this process's alone)
+   */
+  fleet?: SessionFleet;
 }
 
 export interface ResolvedSessionOptions {
@@ -147,6 +155,7 @@ export interface ResolvedPoolOptions<Pool> {
   maxCookiesPerSession: number;
   maxCookiesPerDomain: number;
   shardCapacity: number;
+  fleet: SessionFleet | undefined;
   persistence: ResolvedPersistenceOptions;
   http: ResolvedHttpOptions;
 }
@@ -176,6 +185,7 @@ export const CORE_POOL_OPTION_NAMES: readonly string[] = [
   'maxCookiesPerSession',
   'maxCookiesPerDomain',
   'shardCapacity',
+  'fleet',
 ];
 
 const POOL_OPTION_NAMES = new Set([
@@ -324,6 +334,19 @@ export function resolvePoolOptions<Pool>(options: unknown): ResolvedPoolOptions<
   ) {
     throw new InvalidOptionError('clock', 'expected an object with now(), setTimeout() and clearTimeout()');
   }
+  const fleet = input.fleet;
+  if (fleet !== undefined && !isSessionFleet(fleet)) {
+    throw new InvalidOptionError(
+      'fleet',
+      `expected a fleet such as redisFleet(…), got ${describeValue(fleet)}`,
+    );
+  }
+  if (fleet !== undefined && input.store !== undefined) {
+    throw new InvalidOptionError(
+      'store',
+      'a fleet pool keeps its sessions in the fleet: drop store or fleet',
+    );
+  }
   const { id: _ignoredId, ...sessionOptions } = resolveSessionOptions(
     input.sessionOptions,
     DEFAULT_SESSION_OPTIONS,
@@ -347,6 +370,7 @@ export function resolvePoolOptions<Pool>(options: unknown): ResolvedPoolOptions<
       integer: true,
       min: 1,
     }),
+    fleet: fleet as SessionFleet | undefined,
     persistence: resolvePersistenceOptions(input),
     http: resolveHttpOptions(input),
     shardCapacity: numberOption('shardCapacity', input.shardCapacity, 128, {

@@ -2,8 +2,10 @@ import { EventEmitter } from 'eventemitter3';
 import type { Dispatcher } from 'undici';
 import { type Actor, createActor } from 'xstate';
 import { findSessionRef, type PoolEmitted, type poolMachine } from '../machines/pool.machine.js';
-import type { SessionEvent, SessionInput } from '../machines/session.machine.js';
-import { type AcquireOptions, SessionAcquirer } from './acquisition/acquirer.js';
+import { type SessionEvent, type SessionInput, sessionContextFrom } from '../machines/session.machine.js';
+import { type AcquireOptions, type AcquisitionHost, SessionAcquirer } from './acquisition/acquirer.js';
+import type { FleetHost, FleetPoolStats } from './acquisition/fleet.js';
+import { FleetAcquirer } from './acquisition/fleet-acquirer.js';
 import type { SessionLease } from './acquisition/lease.js';
 import type { PoolView } from './acquisition/strategy.js';
 import { type Clock, systemClock } from './clock.js';
@@ -136,7 +138,11 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.actor = createActor(
       createPoolLogic(() => clock.now()),
       {
-        input: { maxPoolSize: this.#options.maxPoolSize, shardCapacity: this.#options.shardCapacity },
+        input: {
+          // A fleet pool's local copies briefly include sessions retired elsewhere and not yet heard of.
+          maxPoolSize: this.#options.maxPoolSize * (this.#options.fleet ? 2 : 1),
+          shardCapacity: this.#options.shardCapacity,
+        },
         clock,
         ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}),
       },
@@ -175,6 +181,14 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     }
     this.actor.start();
     this.#status = 'running';
+    if (this.#options.fleet) {
+      try {
+        await this.#options.fleet.open(this.#fleetHost());
+      } catch (error) {
+        await this.teardown();
+        throw error;
+      }
+    }
     if (this.#persistence && loaded) {
       this.emit('stateRestored', this.#persistence.restore(loaded));
       await this.#persistence.start();
@@ -297,7 +311,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
    * console.log(`${failed} failed requests, ${sessions.live} live sessions`);
    * ```
    */
-  stats(): PoolStats {
+  stats(): PoolStats & FleetPoolStats {
     const { createdCount, retiredCount, sessionCount } = this.actor.getSnapshot().context;
     return {
       ...this.#tally.counters,
@@ -309,6 +323,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
         retiredByReason: { ...this.#tally.retiredByReason },
       },
       uses: { reserved: this.#acquirer.openLeases, ...this.#tally.uses },
+      ...(this.#options.fleet ? { fleet: this.#options.fleet.stats() } : {}),
     };
   }
 
@@ -505,7 +520,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#status = 'stopped';
     this.actor.stop();
     this.#sessions.clear();
-    await Promise.all([persisted, this.#http.close()]);
+    await Promise.all([persisted, this.#http.close(), this.#options.fleet?.close()]);
   }
 
   #createPersistenceHost(): PersistenceHost {
@@ -590,9 +605,35 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     });
   }
 
+  /** What a fleet (`fleet` option) reads and does in this pool. */
+  #fleetHost(): FleetHost {
+    const http = this.#options.http;
+    return {
+      maxPoolSize: this.#options.maxPoolSize,
+      maxConcurrencyPerSession: http.maxConcurrencyPerSession,
+      minDelayBetweenUsesMs: http.minDelayBetweenUsesMs,
+      session: (id) => this.#sessions.get(id),
+      adopt: (record) => this.#sessions.get(adoptRecords([record], this.#persistenceHost).alive[0] ?? ''),
+      newSessionRecord: async () => {
+        const create = this.#options.createSessionFunction;
+        const given = create
+          ? await create(this, { sessionOptions: { ...this.#options.sessionOptions } })
+          : {};
+        const input = this.#inputFor(given);
+        return {
+          ...sessionContextFrom(input),
+          blockedStatusCodes: [...input.blockedStatusCodes],
+          cookieJar: null,
+        };
+      },
+      retire: (id, reason) => this.#sessions.get(id)?.send({ type: 'session.retire', reason }),
+    };
+  }
+
   #createAcquirer(): SessionAcquirer {
     const http = this.#options.http;
-    return new SessionAcquirer({
+    const fleet = this.#options.fleet;
+    const host: AcquisitionHost = {
       clock: this.#clock,
       tally: this.#tally,
       options: {
@@ -616,7 +657,8 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       helpersFor: (session, renewal) => this.#http.helpersFor(session, renewal),
       dispatcherFor: (session) => this.#http.transportOf(session).core,
       scrub: (message) => this.#http.scrub(message),
-    });
+    };
+    return fleet ? new FleetAcquirer(host, fleet) : new SessionAcquirer(host);
   }
 
   #onSessionCreated(sessionId: string): void {
@@ -653,6 +695,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#persistence?.forget(event.sessionId);
     this.#http.release(event.sessionId);
     this.#acquirer.forget(event.sessionId);
+    this.#options.fleet?.sessionRetired(event.sessionId, event.reason);
     this.#tally.retired(event.reason);
     this.emit('sessionRetired', { session, reason: event.reason, state: session.getState() });
   }

@@ -16,6 +16,13 @@
  * @packageDocumentation
  */
 export { RedisUnavailableError } from '../errors.js';
+export { FleetCommandTimeoutError, FleetLeaseLostError } from './fleet/errors.js';
+export {
+  RedisFleet,
+  type RedisFleetEvents,
+  type RedisFleetOptions,
+  redisFleet,
+} from './fleet/redis-fleet.js';
 export { SessionLease } from './lease.js';
 export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, type RedisConnectionOptions } from './options.js';
 export {

@@ -291,7 +291,7 @@ if held then
   elseif outcome == 'bad' then
     s.e = s.e + 1
   end
-else
+elseif token ~= '' then
   redis.call('HINCRBY', K_META, 'lost', 1)
 end
 if s.r == '' then

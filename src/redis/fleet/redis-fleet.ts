@@ -1,0 +1,386 @@
+/**
+ * `redisFleet()`: the `SessionFleet` a `SessionPool` opens to share its sessions with other processes through
+ * Redis (`SessionPool.open({ fleet: redisFleet({ redisUrl, keyPrefix }) })`). It speaks the fleet protocol
+ * (`FleetClient`) and keeps the pool's local copies in step: a session granted here for the first time is
+ * adopted from its record in Redis; cookies arrive as the changes this worker has not seen and leave as the
+ * changes made here; retirements anywhere retire the local copy; a Redis that lost the pool's state retires every
+ * local copy and says so (`stateLost`).
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { ReleaseOutcome, RetirementReason } from '../../../machines/session.machine.js';
+import { isRetirementReason } from '../../../machines/session.machine.js';
+import type {
+  FleetHost,
+  FleetStats,
+  FleetUse,
+  FleetUseRequest,
+  SessionFleet,
+} from '../../acquisition/fleet.js';
+import {
+  InvalidOptionError,
+  NoUsableSessionError,
+  PoolNotRunningError,
+  UnknownSessionError,
+} from '../../errors.js';
+import { numberOption } from '../../options.js';
+import type { Session } from '../../session.js';
+import type { PersistedSessionRecord } from '../../stores/types.js';
+import {
+  type CookieFields,
+  diffFields,
+  fieldsOfFlat,
+  fieldsOfSerialized,
+  mergeRemoteJar,
+  serializedOfFields,
+} from '../jar-sync.js';
+import { type RedisConnectionOptions, resolveRedisConnection } from '../options.js';
+import { contextFields } from '../records.js';
+import { FleetClient, type FleetGrant, type FleetNewSession } from './client.js';
+import type { FleetLeaseLostError } from './errors.js';
+
+/** Options of `redisFleet()`. */
+export interface RedisFleetOptions extends Omit<RedisConnectionOptions, 'tombstoneTtlSecs'> {
+  /**
+   * Seed nodes of a Redis Cluster (`[{ host, port }]`), used instead of `redisUrl`. Every key of a pool shares
+   * one hash tag, so a pool lives in one slot.
+   * @defaultValue `undefined` (a single node at `redisUrl`)
+   */
+  clusterNodes?: { host: string; port: number }[];
+  /**
+   * Lease time-to-live in ms (Redis time). Leases are renewed every third of it; one that is not renewed in time
+   * lapses, its use counts, and its holder's `signal` aborts.
+   * @defaultValue `30_000`
+   */
+  leaseTtlMs?: number;
+  /**
+   * How long one Redis command may take before the connection counts as lost (`connectionLost`), in ms.
+   * @defaultValue `5000`
+   */
+  commandTimeoutMs?: number;
+}
+
+/** Events of a Redis fleet. */
+export interface RedisFleetEvents {
+  /** A command timed out or the connection dropped: grants wait, releases are retried. */
+  connectionLost: (event: { error: Error }) => void;
+  /** Redis answers again. */
+  connectionRestored: () => void;
+  /**
+   * Redis came back without this pool's state (restarted without persistence, or reset): a new generation
+   * started. Every local copy retired (reason `manual`); leases held in the old generation were lost.
+   */
+  stateLost: (event: {
+    previousGeneration: string;
+    generation: string;
+    sessionsLost: string[];
+    leasesLost: string[];
+  }) => void;
+  /** A lease of this worker was lost before its release; its `signal` aborted. */
+  leaseLost: (event: { sessionId: string; error: FleetLeaseLostError }) => void;
+}
+
+/**
+ * A fleet on Redis for `SessionPool.open({ fleet })`: sessions, uses, leases and cookies shared by every worker
+ * that opens a pool on the same `keyPrefix`.
+ *
+ * @example
+ * ```ts
+ * import { SessionPool } from 'session-supervisor';
+ * import { redisFleet } from 'session-supervisor/redis';
+ *
+ * const pool = await SessionPool.open({
+ *   maxPoolSize: 50,
+ *   sessionOptions: { maxUsageCount: 20 },
+ *   fleet: redisFleet({ redisUrl: process.env.REDIS_URL, keyPrefix: 'crawl:shop:' }),
+ * });
+ * const page = await pool.fetch('https://example.com/');
+ * await pool.teardown();
+ * ```
+ */
+export function redisFleet(options: RedisFleetOptions = {}): RedisFleet {
+  return new RedisFleet(options);
+}
+
+export class RedisFleet extends EventEmitter<RedisFleetEvents> implements SessionFleet {
+  readonly client: FleetClient;
+  #host: FleetHost | undefined;
+  /** What this worker last knew of each session's jar in Redis. */
+  readonly #seen = new Map<string, CookieFields>();
+  /** Sessions the fleet itself retired here: their retirement is not sent back. */
+  readonly #retiredByFleet = new Set<string>();
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #stats = { requests: 0, leasesExpired: 0, retiredByReason: {} as Record<string, number> };
+
+  /** Validates the options (`InvalidOptionError` naming the field); connects on `pool.initialize()`. */
+  constructor(options: RedisFleetOptions = {}) {
+    super();
+    const input = (options ?? {}) as Record<string, unknown>;
+    if (typeof input !== 'object' || Array.isArray(input))
+      throw new InvalidOptionError('fleet', 'expected redisFleet options');
+    const connection = resolveRedisConnection(input);
+    const leaseTtlMs = numberOption('leaseTtlMs', input.leaseTtlMs, 30_000, {
+      integer: true,
+      min: 100,
+      max: 86_400_000,
+    });
+    const commandTimeoutMs = numberOption('commandTimeoutMs', input.commandTimeoutMs, 5000, {
+      integer: true,
+      min: 10,
+      max: 600_000,
+    });
+    const nodes = input.clusterNodes;
+    if (
+      nodes !== undefined &&
+      (!Array.isArray(nodes) ||
+        nodes.length === 0 ||
+        !nodes.every((node) => typeof node?.host === 'string' && Number.isInteger(node?.port)))
+    ) {
+      throw new InvalidOptionError('clusterNodes', 'expected a non-empty array of { host, port }');
+    }
+    this.client = new FleetClient({
+      redisUrl: connection.url,
+      clusterNodes: nodes as { host: string; port: number }[] | undefined,
+      keyPrefix: connection.keyPrefix,
+      leaseTtlMs,
+      commandTimeoutMs,
+      connectTimeoutMs: connection.connectTimeoutMs,
+      redisOptions: connection.redisOptions as Record<string, unknown>,
+    });
+    this.client.on('connectionLost', (error) => this.emit('connectionLost', { error }));
+    this.client.on('connectionRestored', () => this.emit('connectionRestored'));
+    this.client.on('leaseLost', (sessionId, error) => this.emit('leaseLost', { sessionId, error }));
+    this.client.on('retired', (id, reason) => this.#heardRetired(id, reason));
+    this.client.on('generationLost', (event) =>
+      this.#lostState(event.previous, event.current, event.leasesLost),
+    );
+  }
+
+  async open(host: FleetHost): Promise<void> {
+    this.#host = host;
+    this.client.maxPoolSize = host.maxPoolSize;
+    await this.client.open();
+  }
+
+  async acquire(request: FleetUseRequest): Promise<FleetUse> {
+    const host = this.#requireHost();
+    for (;;) {
+      const grant = await this.client.acquire({
+        sessionId: request.sessionId,
+        exclude: request.exclude,
+        signal: request.signal,
+        deadline: Date.now() + request.waitMs,
+        newSession: async () => this.#newSession(await host.newSessionRecord()),
+      });
+      if (!('token' in grant)) {
+        if (grant.kind === 'closed') throw new PoolNotRunningError('it was torn down');
+        if (grant.kind === 'gone') throw new UnknownSessionError(grant.sessionId);
+        throw new NoUsableSessionError(
+          request.sessionId === undefined
+            ? `the fleet granted no session within sessionWaitTimeoutMs (${request.waitMs} ms)`
+            : `session "${request.sessionId}" could not take the request within sessionWaitTimeoutMs (${request.waitMs} ms)`,
+        );
+      }
+      const session = await this.#localCopy(grant);
+      if (session && session.state !== 'retired') return this.#use(session, grant);
+      // No local copy could be made (or it retired here meanwhile): the use goes back unused.
+      this.#track(this.client.release(grant, { outcome: 'unused' }));
+      if (request.sessionId !== undefined) throw new UnknownSessionError(request.sessionId);
+    }
+  }
+
+  sessionRetired(sessionId: string, reason: RetirementReason): void {
+    this.#seen.delete(sessionId);
+    if (this.#retiredByFleet.delete(sessionId)) return;
+    this.#track(this.client.release({ sessionId, token: '' }, { outcome: 'unused', retireReason: reason }));
+  }
+
+  stats(): FleetStats {
+    const counters = this.client.counters;
+    return {
+      requests: this.#stats.requests,
+      retiredByReason: { ...this.#stats.retiredByReason },
+      leasesGranted: counters.leasesGranted,
+      leasesLost: counters.leasesLost,
+      leasesExpired: this.#stats.leasesExpired,
+      roundTrips: counters.roundTrips,
+      connected: this.client.connected,
+    };
+  }
+
+  /** The fleet-wide counters in Redis (one round trip): uses, leases granted / expired / lost, retirements. */
+  fleetCounters(): Promise<Record<string, number>> {
+    return this.client.fleetCounters();
+  }
+
+  /** Deletes this pool's keys in Redis (and no other pool's); every worker then starts a new generation. */
+  reset(): Promise<void> {
+    return this.client.reset();
+  }
+
+  async close(): Promise<void> {
+    const deadline = new Promise((resolve) =>
+      setTimeout(resolve, 4 * this.client.options.commandTimeoutMs).unref(),
+    );
+    await Promise.race([Promise.allSettled([...this.#pending]), deadline]);
+    await this.client.close();
+  }
+
+  #requireHost(): FleetHost {
+    if (!this.#host) throw new PoolNotRunningError('the fleet is not open');
+    return this.#host;
+  }
+
+  #newSession(record: PersistedSessionRecord): FleetNewSession {
+    const host = this.#requireHost();
+    if (record.id.includes('\n') || record.id.includes('|')) {
+      throw new InvalidOptionError('id', 'a fleet session id must not contain "|" or a line break');
+    }
+    return {
+      id: record.id,
+      record: JSON.stringify(contextFields(record)),
+      maxUsageCount: record.maxUsageCount,
+      maxErrorScore: record.maxErrorScore,
+      expiresAt: record.expiresAt,
+      blockedUntil: record.blockedUntil ?? 0,
+      maxConcurrency: host.maxConcurrencyPerSession,
+      minDelayMs: host.minDelayBetweenUsesMs,
+      errorScoreDecrement: record.errorScoreDecrement,
+    };
+  }
+
+  /** The local session of a grant: adopted on first grant, its jar brought up to Redis's. */
+  async #localCopy(grant: FleetGrant): Promise<Session | undefined> {
+    const host = this.#requireHost();
+    let session = host.session(grant.sessionId);
+    if (!session) {
+      const remote = fieldsOfFlat(grant.cookies.flat());
+      let context = grant.record;
+      let cookies = remote;
+      if (context === undefined || grant.cookieMode !== 'full') {
+        // Granted before and forgotten here since: read its record and whole jar.
+        const full = await this.#readFull(grant.sessionId);
+        if (!full) return undefined;
+        context = full.context;
+        cookies = full.cookies;
+      }
+      session = host.adopt(this.#record(grant, context, cookies));
+      if (!session) return undefined;
+      this.#seen.set(grant.sessionId, cookies);
+      return session;
+    }
+    const seen = this.#seen.get(grant.sessionId) ?? new Map<string, string>();
+    if (grant.cookieMode === 'full') {
+      const remote = fieldsOfFlat(grant.cookies.flat());
+      mergeRemoteJar(session.cookieJar, remote, seen);
+      this.#seen.set(grant.sessionId, remote);
+    } else if (grant.cookieMode === 'delta') {
+      const upserts = new Map<string, string>();
+      const removed = new Map<string, string>();
+      for (const [field, json] of grant.cookies) {
+        if (json === '') {
+          if (seen.has(field)) removed.set(field, seen.get(field) as string);
+          seen.delete(field);
+        } else {
+          upserts.set(field, json);
+          seen.set(field, json);
+        }
+      }
+      // Puts the changed cookies, and removes those deleted elsewhere that this worker had seen.
+      mergeRemoteJar(session.cookieJar, upserts, removed);
+      this.#seen.set(grant.sessionId, seen);
+    }
+    return session;
+  }
+
+  #record(grant: FleetGrant, context: string, cookies: CookieFields): PersistedSessionRecord {
+    const fields = JSON.parse(context) as Record<string, unknown>;
+    return {
+      ...(fields as unknown as PersistedSessionRecord),
+      id: grant.sessionId,
+      usageCount: grant.state.u,
+      errorScore: grant.state.e,
+      blockedUntil: grant.state.b > 0 ? grant.state.b : null,
+      retirementReason: null,
+      cookieJar: serializedOfFields(cookies) as PersistedSessionRecord['cookieJar'],
+    };
+  }
+
+  async #readFull(sessionId: string): Promise<{ context: string; cookies: CookieFields } | undefined> {
+    const connection = this.client.connection;
+    const [tag] = [this.client.keys.tag];
+    const context = await connection.hget(`${tag}:rec`, sessionId);
+    if (context === null) return undefined;
+    const entries = await connection.zrangebylex(`${tag}:jlog`, `[${sessionId}\n`, `[${sessionId}\n\xff`);
+    const fields = entries.map((entry) => entry.slice(sessionId.length + 14));
+    const cookies: CookieFields = new Map();
+    if (fields.length > 0) {
+      const values = await connection.hmget(`${tag}:jar`, ...fields.map((field) => `${sessionId}\n${field}`));
+      fields.forEach((field, index) => {
+        const json = (values[index] ?? '').slice(13);
+        if (json !== '') cookies.set(field, json);
+      });
+    }
+    return { context, cookies };
+  }
+
+  #use(session: Session, grant: FleetGrant): FleetUse {
+    let released = false;
+    return {
+      session,
+      signal: grant.signal,
+      release: (outcome: ReleaseOutcome) => {
+        if (released) return;
+        released = true;
+        this.#release(session, grant, outcome);
+      },
+    };
+  }
+
+  #release(session: Session, grant: FleetGrant, outcome: ReleaseOutcome): void {
+    const id = session.id;
+    const current = fieldsOfSerialized(session.cookieJar.serializeSync());
+    const { sets, dels } = diffFields(this.#seen.get(id), current);
+    const until = session.blockedUntil?.getTime();
+    const written = this.client
+      .release(grant, {
+        outcome,
+        cookieSets: sets,
+        cookieDels: dels,
+        coolDownUntil: until !== undefined && until > Date.now() ? until : undefined,
+      })
+      .then((result) => {
+        if (result.status === 'stale') return;
+        if (result.status === 'ok' && outcome !== 'unused') this.#stats.requests += 1;
+        if (result.status === 'lost') this.#stats.leasesExpired += 1;
+        if (this.#seen.has(id) || result.status !== 'gone') this.#seen.set(id, current);
+        const reason = result.retiredNow ?? (result.state?.r ? result.state.r : undefined);
+        if (reason) this.#retireHere(id, reason);
+      });
+    this.#track(written);
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const tracked = promise.catch(() => undefined).finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+
+  #heardRetired(id: string, reason: string): void {
+    this.#stats.retiredByReason[reason] = (this.#stats.retiredByReason[reason] ?? 0) + 1;
+    this.#retireHere(id, reason);
+  }
+
+  #retireHere(id: string, reason: string): void {
+    const session = this.#host?.session(id);
+    if (!session || session.state === 'retired') return;
+    this.#retiredByFleet.add(id);
+    this.#host?.retire(id, isRetirementReason(reason) ? reason : 'manual');
+  }
+
+  #lostState(previousGeneration: string, generation: string, leasesLost: string[]): void {
+    const host = this.#host;
+    const sessionsLost = [...this.#seen.keys()].filter((id) => host?.session(id));
+    this.#seen.clear();
+    for (const id of sessionsLost) this.#retireHere(id, 'manual');
+    this.emit('stateLost', { previousGeneration, generation, sessionsLost, leasesLost });
+  }
+}

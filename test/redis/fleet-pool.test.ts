@@ -1,0 +1,177 @@
+/**
+ * A `SessionPool` opened with `fleet: redisFleet(…)` on a real redis-server: the same API as any pool (fetch,
+ * acquire, withSession, getSession, dispatcher, events, getState, stats), with uses reserved fleet-wide.
+ * Two pools in this process stand for two workers (each its own connections and worker id).
+ */
+import type { Redis } from 'ioredis';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidOptionError, type Session, SessionPool } from '../../src/index.js';
+import { type RedisFleet, redisFleet } from '../../src/redis/index.js';
+import { type CountingSite, MARKER, startCountingSite } from '../acquisition/counting-site.js';
+import { plainClient, until } from './helpers.js';
+import { RedisServer, redisMissing } from './redis-server.js';
+
+const missing = redisMissing();
+
+describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
+  let server: RedisServer | undefined;
+  let site: CountingSite | undefined;
+  let plain: Redis | undefined;
+  let pools: SessionPool[] = [];
+
+  afterEach(async () => {
+    server?.resume();
+    await Promise.all(pools.map((pool) => pool.teardown()));
+    pools = [];
+    plain?.disconnect();
+    await site?.close();
+    await server?.close();
+    plain = site = server = undefined;
+  });
+
+  async function worker(
+    options: {
+      maxPoolSize?: number;
+      maxUsageCount?: number;
+      leaseTtlMs?: number;
+      commandTimeoutMs?: number;
+    } = {},
+  ) {
+    const fleet = redisFleet({
+      redisUrl: server?.url,
+      keyPrefix: 'crawl:shop:',
+      leaseTtlMs: options.leaseTtlMs ?? 3000,
+      commandTimeoutMs: options.commandTimeoutMs ?? 1000,
+    });
+    const pool = await SessionPool.open({
+      fleet,
+      maxPoolSize: options.maxPoolSize ?? 4,
+      maxConcurrencyPerSession: 1,
+      sessionOptions: { maxUsageCount: options.maxUsageCount ?? 10, maxErrorScore: 1000 },
+      sessionWaitTimeoutMs: 10_000,
+      initSession: (session: Session) => session.setCookie(`${MARKER}=${session.id}`, site?.origin ?? ''),
+    });
+    pools.push(pool);
+    return { pool, fleet };
+  }
+
+  it('fetch on two workers: the site sees each session exactly as often as Redis counted it, none past its limits', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 3 });
+    plain = plainClient(server.url);
+    const a = await worker();
+    const b = await worker();
+    const retired: string[] = [];
+    for (const { pool } of [a, b]) pool.on('sessionRetired', ({ session }) => retired.push(session.id));
+    let made = 0;
+    const lane = async (pool: SessionPool) => {
+      while (made < 120) {
+        made += 1;
+        const response = await pool.fetch(`${site?.origin}/ok`);
+        expect(response.statusCode).toBe(200);
+      }
+    };
+    await Promise.all([a.pool, a.pool, a.pool, b.pool, b.pool, b.pool].map(lane));
+    await Promise.all([a.pool, b.pool].map((pool) => pool.teardown()));
+    pools = [];
+
+    const states = await plain.hgetall('{crawl:shop}:st');
+    let counted = 0;
+    for (const [id, json] of Object.entries(states)) {
+      const state = JSON.parse(json) as { u: number; f: number };
+      expect(site.count(id), id).toBe(state.u);
+      expect(state.u).toBeLessThanOrEqual(10);
+      expect(state.f).toBe(0);
+      expect(site.maxInFlight(id)).toBeLessThanOrEqual(1);
+      counted += state.u;
+    }
+    expect(site.unmarked).toBe(0);
+    expect(counted).toBe(site.total);
+    expect(site.total).toBe(made);
+    // Each used-up session retired once, in Redis; the workers that held it heard of it once each.
+    const meta = await plain.hgetall('{crawl:shop}:meta');
+    expect(Number(meta['why:maxUsageCount'])).toBe(Math.floor(made / 10));
+    expect(Number(meta.live)).toBeLessThanOrEqual(4);
+  }, 60_000);
+
+  it('acquire, withSession, getSession, the dispatcher, getState and stats work on a fleet pool', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    const { pool, fleet } = await worker({ maxPoolSize: 2, maxUsageCount: 5 });
+    const lease = await pool.acquire();
+    expect(pool.reservedUsesCount).toBe(1);
+    const response = await request(`${site.origin}/ok`, {
+      dispatcher: lease.dispatcher,
+      signal: lease.signal,
+    });
+    await response.body.text();
+    lease.markGood();
+    const text = await pool.withSession(async (_session, { dispatcher, signal }) => {
+      const res = await request(`${site?.origin}/ok`, { dispatcher, signal });
+      return res.body.text();
+    });
+    expect(text).toBe('200');
+    const dispatched = await request(`${site.origin}/ok`, { dispatcher: pool.dispatcher });
+    await dispatched.body.text();
+    const session = await pool.getSession();
+    expect(session.state).not.toBe('retired');
+    await until(() => pool.stats().fleet?.requests === 3, 5000);
+    const stats = pool.stats();
+    expect(stats.uses.reserved).toBe(0);
+    expect(stats.fleet).toMatchObject({ requests: 3, leasesLost: 0, connected: true });
+    expect(stats.fleet?.leasesGranted).toBe(4);
+    const state = pool.getState();
+    const usage = state.sessions.reduce((sum, s) => sum + s.usageCount, 0);
+    expect(usage).toBe(3);
+    expect(await fleet.fleetCounters()).toMatchObject({ used: 3, granted: 4 });
+  }, 30_000);
+
+  it('maxPoolSize holds fleet-wide: two workers never make more than maxPoolSize sessions', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 5 });
+    plain = plainClient(server.url);
+    const a = await worker({ maxPoolSize: 3, maxUsageCount: 1000 });
+    const b = await worker({ maxPoolSize: 3, maxUsageCount: 1000 });
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? a.pool : b.pool).fetch(`${site?.origin}/ok`)),
+    );
+    expect(Number(await plain.hget('{crawl:shop}:meta', 'created'))).toBe(3);
+    expect(a.pool.sessionsCount + b.pool.sessionsCount).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+
+  it("the holder's lease signal aborts when Redis stalls past the TTL (SIGSTOP), and the fleet says so", async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    const { pool, fleet } = await worker({ leaseTtlMs: 800, commandTimeoutMs: 250 });
+    const events: string[] = [];
+    (fleet as RedisFleet).on('connectionLost', () => events.push('lost'));
+    fleet.on('connectionRestored', () => events.push('restored'));
+    fleet.on('leaseLost', ({ sessionId }) => events.push(`leaseLost ${sessionId}`));
+    const lease = await pool.acquire();
+    const signal = lease.signal;
+    server.pause();
+    await until(() => signal.aborted, 5000);
+    expect(events).toContain('lost');
+    expect(events).toContain(`leaseLost ${lease.session.id}`);
+    expect(signal.reason).toMatchObject({ code: 'ERR_FLEET_LEASE_LOST' });
+    server.resume();
+    await until(() => events.includes('restored'), 5000);
+    lease.markGood();
+    expect(pool.stats().fleet?.leasesLost).toBe(1);
+  }, 30_000);
+
+  it('rejects a fleet together with a store, and a fleet that is not one, naming the field', () => {
+    expect(() => new SessionPool({ fleet: {} as never })).toThrow(InvalidOptionError);
+    expect(() => new SessionPool({ fleet: {} as never })).toThrow(/fleet/);
+    expect(
+      () =>
+        new SessionPool({
+          fleet: redisFleet({ redisUrl: 'redis://127.0.0.1:1/0' }),
+          store: 'memory' as never,
+        }),
+    ).toThrow(/store/);
+    expect(() => redisFleet({ leaseTtlMs: 5 })).toThrow(/leaseTtlMs/);
+    expect(() => redisFleet({ redisUrl: 'http://x' })).toThrow(/redisUrl/);
+  });
+});
