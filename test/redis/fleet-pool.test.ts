@@ -127,6 +127,35 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     expect(await fleet.fleetCounters()).toMatchObject({ used: 3, granted: 4 });
   }, 30_000);
 
+  it('cookies go with the session from one worker to the next: set, changed and deleted', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    const a = await worker({ maxPoolSize: 1, maxUsageCount: 100 });
+    const b = await worker({ maxPoolSize: 1, maxUsageCount: 100 });
+    const origin = site.origin;
+    const names = (session: Session) =>
+      session
+        .getCookies(origin)
+        .map((cookie) => `${cookie.name}=${cookie.value}`)
+        .sort();
+    const first = await a.pool.withSession((session) => {
+      session.setCookie('k1=one; Path=/', origin);
+      session.setCookie('k2=two; Path=/', origin);
+      return session.id;
+    });
+    // The release is written in the background: b's grant waits for the lease to be free again.
+    const seenByB = await b.pool.withSession((session) => {
+      expect(session.id).toBe(first);
+      const seen = names(session);
+      session.setCookie('k2=changed; Path=/', origin);
+      session.setCookie('k1=gone; Path=/; Max-Age=0', origin);
+      return seen;
+    });
+    expect(seenByB).toEqual(['k1=one', 'k2=two', `${MARKER}=${first}`]);
+    const seenByA = await a.pool.withSession((session) => names(session));
+    expect(seenByA).toEqual(['k2=changed', `${MARKER}=${first}`]);
+  }, 30_000);
+
   it('maxPoolSize holds fleet-wide: two workers never make more than maxPoolSize sessions', async () => {
     server = await RedisServer.start();
     site = await startCountingSite({ delayMs: 5 });
