@@ -1,13 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../src/cli/args.js';
+import { type CliIo, main } from '../src/cli/main.js';
 import type { DemoSummary } from '../src/cli/summary.js';
 import { listenWithFallback } from '../src/testing/listen.js';
 
+/**
+ * Most cases run `main` in this process, with their own output and Ctrl-C (a child process costs a second of
+ * start-up each); the real binary still runs as a child process where only a process can tell: a real SIGINT
+ * and its exit code, a real terminal, and that the process ends by itself.
+ */
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const stateRoot = mkdtempSync(join(tmpdir(), 'cli-test-'));
 let dirs = 0;
@@ -27,8 +34,94 @@ interface Run {
   stderr: string;
 }
 
+/**
+ * Runs the CLI's `main` in this process, its output like a pipe's (no terminal); `onOutput` may act on stdout +
+ * stderr as they arrive (`interrupt()` is Ctrl-C). Once it returns, it must have closed everything it opened,
+ * as the process it normally is would have to in order to exit.
+ */
+async function run(
+  args: string[],
+  onOutput?: (output: string, control: { interrupt(): void }) => void,
+): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  const control = {
+    interrupt() {
+      for (const listener of listeners) listener();
+    },
+  };
+  const io: CliIo = {
+    stdout: {
+      write(text: string) {
+        stdout += text;
+        onOutput?.(stdout + stderr, control);
+        return true;
+      },
+    },
+    stderr: {
+      write(text: string) {
+        stderr += text;
+        onOutput?.(stdout + stderr, control);
+        return true;
+      },
+    },
+    onInterrupt(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    exit(code) {
+      throw new Error(`the CLI asked to exit the process with ${code}`);
+    },
+  };
+  const before = openHandles();
+  const code = await main(args, io);
+  expect(listeners.size, 'the CLI stops listening for Ctrl-C when it returns').toBe(0);
+  await expect(closesEverything(before), 'nothing the CLI opened is left open').resolves.toEqual([]);
+  return { code, stdout, stderr };
+}
+
+/** What keeps this process's event loop alive (servers, sockets, timers), counted by kind. */
+function openHandles(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Waits (up to 10 s, what a closing socket may take) until nothing more keeps the event loop alive than
+ * `before`; resolves to what is still left over then. Checked between timers of its own, which would count.
+ */
+async function closesEverything(before: Map<string, number>): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const left = leftOver(before, openHandles());
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function leftOver(before: Map<string, number>, after: Map<string, number>): string[] {
+  return [...after]
+    .filter(([kind, count]) => count > (before.get(kind) ?? 0))
+    .map(([kind, count]) => `${count - (before.get(kind) ?? 0)} × ${kind}`);
+}
+
+/** Whether something still accepts connections at `url`. */
+function listening(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** Runs the CLI as a real child process; `onOutput` may act on stdout + stderr as they arrive (e.g. send SIGINT). */
-function run(args: string[], onOutput?: (output: string, child: ChildProcess) => void): Promise<Run> {
+function spawnCli(args: string[], onOutput?: (output: string, child: ChildProcess) => void): Promise<Run> {
   const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
@@ -49,7 +142,7 @@ function jsonSummary(stdout: string): DemoSummary {
   return JSON.parse(stdout) as DemoSummary;
 }
 
-describe('demo crawl (child process)', () => {
+describe('demo crawl', () => {
   it('crawls, prints quiet line-based progress and a summary table, saves the state and exits 0', async () => {
     const dir = stateDir();
     const result = await run([
@@ -123,29 +216,6 @@ describe('demo crawl (child process)', () => {
     expect(summary.stats.uses.reserved).toBe(0);
   });
 
-  it('stops cleanly on Ctrl-C: exit 130, state saved, a summary marked interrupted', async () => {
-    const dir = stateDir();
-    let sent = false;
-    const result = await run(
-      ['demo', '--pages', '200000', '--delay', '5', '--state-dir', dir, '--json'],
-      (output, child) => {
-        if (!sent && output.includes('Crawling')) {
-          sent = true;
-          setTimeout(() => child.kill('SIGINT'), 1_500);
-        }
-      },
-    );
-    expect(result.code).toBe(130);
-    const summary = jsonSummary(result.stdout);
-    expect(summary.interrupted).toBe(true);
-    expect(summary.pages.ok).toBeGreaterThan(0);
-    expect(summary.pages.ok).toBeLessThan(200_000);
-    expect(summary.stateFile).toBe(join(dir, 'demo-pool.json'));
-    const saved = JSON.parse(readFileSync(join(dir, 'demo-pool.json'), 'utf8'));
-    expect(saved.sessions.length).toBeGreaterThan(0);
-    expect(result.stderr).toContain('stopping');
-  });
-
   it('restores the sessions saved by the previous run (cookies still valid), and --fresh starts empty', async () => {
     const dir = stateDir();
     const first = jsonSummary(
@@ -171,21 +241,6 @@ describe('demo crawl (child process)', () => {
     expect(fresh.sessions.restored).toBe(0);
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('redraws one progress line in place on a terminal', async () => {
-    const dir = stateDir();
-    const command = `${process.execPath} ${CLI.join(' ')} demo --pages 300 --delay 2 --state-dir ${dir}`;
-    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-    });
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    expect(code).toBe(0);
-    expect(output).toContain('\r\x1b[2Kpages ');
-    expect(output).toContain('Demo crawl summary');
-  });
-
   it('serves the dashboard on another port when the one asked for is busy', async () => {
     const busy = createServer();
     servers.push(busy);
@@ -204,35 +259,87 @@ describe('demo crawl (child process)', () => {
     const url = /Dashboard: http:\/\/127\.0\.0\.1:(\d+)\/ \(port (\d+) was busy\)/.exec(result.stdout);
     expect(url?.[2]).toBe(String(port));
     expect(url?.[1]).not.toBe(String(port));
+    expect(await listening(`http://127.0.0.1:${url?.[1]}/`), 'the dashboard closed with the CLI').toBe(false);
   });
 });
 
-describe('demo options (child process)', () => {
-  it('--dashboard --hold keeps the dashboard up after the crawl until Ctrl-C, then exits 0', async () => {
+describe('the real binary (child process)', () => {
+  it('stops cleanly on Ctrl-C: exit 130, state saved, a summary marked interrupted', async () => {
+    const dir = stateDir();
     let sent = false;
-    const result = await run(
-      ['demo', '--pages', '40', '--dashboard', '--hold', '--state-dir', stateDir()],
+    const result = await spawnCli(
+      ['demo', '--pages', '200000', '--delay', '5', '--state-dir', dir, '--json'],
       (output, child) => {
-        if (!sent && output.includes('the dashboard stays at')) {
+        if (!sent && output.includes('Crawling')) {
           sent = true;
-          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGINT'), 1_500);
         }
       },
     );
+    expect(result.code).toBe(130);
+    const summary = jsonSummary(result.stdout);
+    expect(summary.interrupted).toBe(true);
+    expect(summary.pages.ok).toBeGreaterThan(0);
+    expect(summary.pages.ok).toBeLessThan(200_000);
+    expect(summary.stateFile).toBe(join(dir, 'demo-pool.json'));
+    const saved = JSON.parse(readFileSync(join(dir, 'demo-pool.json'), 'utf8'));
+    expect(saved.sessions.length).toBeGreaterThan(0);
+    expect(result.stderr).toContain('stopping');
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))('redraws one progress line in place on a terminal', async () => {
+    const dir = stateDir();
+    const command = `${process.execPath} ${CLI.join(' ')} demo --pages 300 --delay 2 --state-dir ${dir}`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(output).toContain('\r\x1b[2Kpages ');
+    expect(output).toContain('Demo crawl summary');
+  });
+});
+
+describe('demo options', () => {
+  it('--dashboard --hold keeps the dashboard up after the crawl until Ctrl-C, then exits 0', async () => {
+    let sent = false;
+    let heldOpen: boolean | undefined;
+    const result = await run(
+      ['demo', '--pages', '40', '--dashboard', '--hold', '--state-dir', stateDir()],
+      (output, control) => {
+        if (!sent && output.includes('the dashboard stays at')) {
+          sent = true;
+          // Still serving after the crawl, until Ctrl-C.
+          const held = /the dashboard stays at (\S+) until/.exec(output)![1]!;
+          void listening(held).then((up) => {
+            heldOpen = up;
+            control.interrupt();
+          });
+        }
+      },
+    );
+    expect(heldOpen).toBe(true);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Demo crawl summary');
-    expect(result.stdout).toMatch(/Dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+    const url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(result.stdout)?.[1];
+    expect(url).toBeDefined();
+    expect(await listening(url!), 'the dashboard closed after Ctrl-C').toBe(false);
   });
 
   it('--inspect connects the pool to a local inspector relay and prints its URL', async () => {
     const result = await run(['demo', '--pages', '40', '--inspect', '--state-dir', stateDir()]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Inspector: http:\/\/127\.0\.0\.1:\d+\//);
+    const url = /Inspector: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(result.stdout)?.[1];
+    expect(url).toBeDefined();
     expect(result.stdout).toMatch(/\| Pages +\| 40 of 40 +\|/);
+    expect(await listening(url!), 'the inspector relay closed with the CLI').toBe(false);
   });
 });
 
-describe('command line (child process)', () => {
+describe('command line', () => {
   it.each([
     [['demo', '--bogus'], 'unknown option "--bogus"'],
     [['demo', '--pages', '0'], '--pages must be between 1 and 1000000'],

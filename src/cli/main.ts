@@ -6,6 +6,40 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE, UsageError } from './args.js';
+import type { ProgressOutput } from './progress.js';
+
+/** An output of the CLI: a terminal, a pipe or a file (process.stdout), or anything with `write`. */
+export interface CliOutput extends ProgressOutput {
+  /** Where a stream reports a reader that went away (EPIPE). */
+  on?(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown;
+}
+
+/** What the CLI talks to: the process by default; tests run the same code in-process with their own. */
+export interface CliIo {
+  stdout: CliOutput;
+  stderr: CliOutput;
+  /** Calls `listener` on every interrupt (Ctrl-C, SIGTERM); returns a function that stops listening. */
+  onInterrupt(listener: () => void): () => void;
+  /** Ends at once with `code` (a second Ctrl-C does not wait for the state to be saved). */
+  exit(code: number): void;
+}
+
+/** The process's own streams, signals and exit. */
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    onInterrupt(listener) {
+      process.on('SIGINT', listener);
+      process.on('SIGTERM', listener);
+      return () => {
+        process.off('SIGINT', listener);
+        process.off('SIGTERM', listener);
+      };
+    },
+    exit: (code) => process.exit(code),
+  };
+}
 
 function version(): string {
   // src/cli and dist/src/cli both sit two or three levels below package.json.
@@ -21,46 +55,45 @@ function version(): string {
 }
 
 /** Runs the CLI with `argv` (without node and the script) and resolves to the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let command: ReturnType<typeof parseArgs>;
   try {
     command = parseArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`session-supervisor: ${error.message}\n\n${USAGE}\n`);
+    io.stderr.write(`session-supervisor: ${error.message}\n\n${USAGE}\n`);
     return 2;
   }
   if (command.name === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    io.stdout.write(`${USAGE}\n`);
     return 0;
   }
   if (command.name === 'version') {
-    process.stdout.write(`${version()}\n`);
+    io.stdout.write(`${version()}\n`);
     return 0;
   }
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) {
-      process.stderr.write('\nsession-supervisor: second interrupt, exiting now\n');
-      process.exit(130);
+      io.stderr.write('\nsession-supervisor: second interrupt, exiting now\n');
+      io.exit(130);
+      return;
     }
-    process.stderr.write(
-      '\nsession-supervisor: stopping (saving the pool state; Ctrl-C again to quit now)\n',
-    );
+    io.stderr.write('\nsession-supervisor: stopping (saving the pool state; Ctrl-C again to quit now)\n');
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopListening = io.onInterrupt(onSignal);
   // A reader that goes away (`| head`) ends the crawl like Ctrl-C does, state saved, instead of crashing it.
   let outputClosed = false;
+  let outputFailed = false;
   const onOutputError = (error: NodeJS.ErrnoException) => {
     outputClosed = true;
-    if (error.code !== 'EPIPE') process.exitCode = 1;
+    if (error.code !== 'EPIPE') outputFailed = true;
     controller.abort();
   };
-  process.stdout.on('error', onOutputError);
-  process.stderr.on('error', onOutputError);
-  const guarded = (stream: NodeJS.WriteStream) => ({
+  io.stdout.on?.('error', onOutputError);
+  io.stderr.on?.('error', onOutputError);
+  const guarded = (stream: CliOutput) => ({
     get isTTY() {
       return stream.isTTY;
     },
@@ -72,17 +105,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     // Loaded on demand: `--help` and usage errors answer without loading the pool, undici and the inspector.
     const { runDemo } = await import('./demo.js');
-    return await runDemo(command.args, {
-      stdout: guarded(process.stdout),
-      stderr: guarded(process.stderr),
+    const code = await runDemo(command.args, {
+      stdout: guarded(io.stdout),
+      stderr: guarded(io.stderr),
       signal: controller.signal,
     });
+    // An output that failed (not a reader gone away) is a failure, whatever the crawl's own outcome.
+    return outputFailed ? 1 : code;
   } catch (error) {
-    process.stderr.write(`session-supervisor: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`session-supervisor: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
 }
 
