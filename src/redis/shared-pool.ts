@@ -33,7 +33,13 @@ export type { SharedSessionPoolEvents, SharedSessionPoolOptions } from './shared
 /** Candidates offered to Redis per lease attempt: enough to find a free one, few enough for one small script. */
 const MAX_CANDIDATES = 64;
 
-/** Opens a shared pool: constructs, connects (typed error if Redis is unreachable), loads and mirrors the fleet. */
+/**
+ * Opens a shared pool: constructs, connects (typed error if Redis is unreachable), loads and mirrors the fleet.
+ *
+ * @deprecated Open a `SessionPool` with `fleet: redisFleet({ redisUrl, keyPrefix })` instead: the same API as any
+ * pool, uses reserved atomically fleet-wide, constant Redis work per request, Redis Cluster. This first-edition
+ * shared pool mirrors every session in every worker and is kept for existing users only.
+ */
 export async function createSharedPool(
   options: SharedSessionPoolOptions<SharedSessionPool> = {},
 ): Promise<SharedSessionPool> {
@@ -42,6 +48,9 @@ export async function createSharedPool(
   return pool;
 }
 
+/**
+ * @deprecated Use `SessionPool.open({ fleet: redisFleet(…) })` (see `createSharedPool`).
+ */
 export class SharedSessionPool extends EventEmitter<SharedSessionPoolEvents> {
   /** This worker's local pool (its actor for the inspector, its sessions); hand out through the shared pool. */
   readonly pool: SessionPool;

@@ -101,8 +101,12 @@ export function redisFleet(options: RedisFleetOptions = {}): RedisFleet {
   return new RedisFleet(options);
 }
 
+/**
+ * The Redis implementation of the core's `SessionFleet` (made by `redisFleet()`); listen to it for the fleet's
+ * events (`connectionLost`, `connectionRestored`, `stateLost`, `leaseLost`).
+ */
 export class RedisFleet extends EventEmitter<RedisFleetEvents> implements SessionFleet {
-  readonly client: FleetClient;
+  readonly #client: FleetClient;
   #host: FleetHost | undefined;
   /** What this worker last knew of each session's jar in Redis. */
   readonly #seen = new Map<string, CookieFields>();
@@ -137,7 +141,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     ) {
       throw new InvalidOptionError('clusterNodes', 'expected a non-empty array of { host, port }');
     }
-    this.client = new FleetClient({
+    this.#client = new FleetClient({
       redisUrl: connection.url,
       clusterNodes: nodes as { host: string; port: number }[] | undefined,
       keyPrefix: connection.keyPrefix,
@@ -146,25 +150,27 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       connectTimeoutMs: connection.connectTimeoutMs,
       redisOptions: connection.redisOptions as Record<string, unknown>,
     });
-    this.client.on('connectionLost', (error) => this.emit('connectionLost', { error }));
-    this.client.on('connectionRestored', () => this.emit('connectionRestored'));
-    this.client.on('leaseLost', (sessionId, error) => this.emit('leaseLost', { sessionId, error }));
-    this.client.on('retired', (id, reason) => this.#heardRetired(id, reason));
-    this.client.on('generationLost', (event) =>
+    this.#client.on('connectionLost', (error) => this.emit('connectionLost', { error }));
+    this.#client.on('connectionRestored', () => this.emit('connectionRestored'));
+    this.#client.on('leaseLost', (sessionId, error) => this.emit('leaseLost', { sessionId, error }));
+    this.#client.on('retired', (id, reason) => this.#heardRetired(id, reason));
+    this.#client.on('generationLost', (event) =>
       this.#lostState(event.previous, event.current, event.leasesLost),
     );
   }
 
+  /** Connects and joins the pool's generation (called by `pool.initialize()`). */
   async open(host: FleetHost): Promise<void> {
     this.#host = host;
-    this.client.maxPoolSize = host.maxPoolSize;
-    await this.client.open();
+    this.#client.maxPoolSize = host.maxPoolSize;
+    await this.#client.open();
   }
 
+  /** Grants one use, adopting the session here on its first grant (called by the pool's acquisition). */
   async acquire(request: FleetUseRequest): Promise<FleetUse> {
     const host = this.#requireHost();
     for (;;) {
-      const grant = await this.client.acquire({
+      const grant = await this.#client.acquire({
         sessionId: request.sessionId,
         exclude: request.exclude,
         signal: request.signal,
@@ -183,19 +189,21 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       const session = await this.#localCopy(grant);
       if (session && session.state !== 'retired') return this.#use(session, grant);
       // No local copy could be made (or it retired here meanwhile): the use goes back unused.
-      this.#track(this.client.release(grant, { outcome: 'unused' }));
+      this.#track(this.#client.release(grant, { outcome: 'unused' }));
       if (request.sessionId !== undefined) throw new UnknownSessionError(request.sessionId);
     }
   }
 
+  /** A local session retired for a local reason: it retires in Redis too (called by the pool). */
   sessionRetired(sessionId: string, reason: RetirementReason): void {
     this.#seen.delete(sessionId);
     if (this.#retiredByFleet.delete(sessionId)) return;
-    this.#track(this.client.release({ sessionId, token: '' }, { outcome: 'unused', retireReason: reason }));
+    this.#track(this.#client.release({ sessionId, token: '' }, { outcome: 'unused', retireReason: reason }));
   }
 
+  /** This worker's fleet counters (`pool.stats().fleet`). */
   stats(): FleetStats {
-    const counters = this.client.counters;
+    const counters = this.#client.counters;
     return {
       requests: this.#stats.requests,
       retiredByReason: { ...this.#stats.retiredByReason },
@@ -203,26 +211,27 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       leasesLost: counters.leasesLost,
       leasesExpired: this.#stats.leasesExpired,
       roundTrips: counters.roundTrips,
-      connected: this.client.connected,
+      connected: this.#client.connected,
     };
   }
 
   /** The fleet-wide counters in Redis (one round trip): uses, leases granted / expired / lost, retirements. */
   fleetCounters(): Promise<Record<string, number>> {
-    return this.client.fleetCounters();
+    return this.#client.fleetCounters();
   }
 
   /** Deletes this pool's keys in Redis (and no other pool's); every worker then starts a new generation. */
   reset(): Promise<void> {
-    return this.client.reset();
+    return this.#client.reset();
   }
 
+  /** Writes pending releases (bounded by four command timeouts), then disconnects (called by `pool.teardown()`). */
   async close(): Promise<void> {
     const deadline = new Promise((resolve) =>
-      setTimeout(resolve, 4 * this.client.options.commandTimeoutMs).unref(),
+      setTimeout(resolve, 4 * this.#client.options.commandTimeoutMs).unref(),
     );
     await Promise.race([Promise.allSettled([...this.#pending]), deadline]);
-    await this.client.close();
+    await this.#client.close();
   }
 
   #requireHost(): FleetHost {
@@ -306,8 +315,8 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   }
 
   async #readFull(sessionId: string): Promise<{ context: string; cookies: CookieFields } | undefined> {
-    const connection = this.client.connection;
-    const [tag] = [this.client.keys.tag];
+    const connection = this.#client.connection;
+    const [tag] = [this.#client.keys.tag];
     const context = await connection.hget(`${tag}:rec`, sessionId);
     if (context === null) return undefined;
     const entries = await connection.zrangebylex(`${tag}:jlog`, `[${sessionId}\n`, `[${sessionId}\n\xff`);
@@ -341,7 +350,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     const current = fieldsOfSerialized(session.cookieJar.serializeSync());
     const { sets, dels } = diffFields(this.#seen.get(id), current);
     const until = session.blockedUntil?.getTime();
-    const written = this.client
+    const written = this.#client
       .release(grant, {
         outcome,
         cookieSets: sets,
