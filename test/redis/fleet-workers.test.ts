@@ -195,17 +195,19 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
 
   it("Redis frozen (SIGSTOP) past the lease TTL: holders' signals fire, limits hold; two holders of one session are measured", async () => {
     server = await RedisServer.start();
-    site = await startFleetSite(20);
+    // Each page takes longer than the lease TTL: leases live on renewals, and requests are in flight at the stall.
+    site = await startFleetSite(1200);
     plain = plainClient(server.url);
     workers = [1, 2, 3].map(() =>
-      spawnFleetWorker(config({ requests: 60, leaseTtlMs: 1000, commandTimeoutMs: 300 })),
+      spawnFleetWorker(config({ requests: 24, leaseTtlMs: 1000, commandTimeoutMs: 300 })),
     );
-    await until(() => site !== undefined && site.total >= 40, 60_000);
+    await until(() => site !== undefined && site.total >= 20, 60_000);
     server.pause();
     await new Promise((resolve) => setTimeout(resolve, 2500));
     server.resume();
     await expectClean(workers);
     const leaseLost = workers.reduce((sum, worker) => sum + worker.count('leaseLost'), 0);
+    const failed = workers.reduce((sum, worker) => sum + worker.count('fail'), 0);
     expect(leaseLost).toBeGreaterThan(0);
     for (const worker of workers) expect(worker.count('lost')).toBeGreaterThan(0);
     const states = await fleetStates(plain, TAG);
@@ -215,7 +217,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
     }
     const overlapping = site.markers().filter((id) => site !== undefined && site.maxInFlight(id) > 1);
     console.info(
-      `[fleet] SIGSTOP 2.5 s, TTL 1 s: ${leaseLost} leases lost (signals fired); ${overlapping.length} of ${site.markers().length} sessions seen with two requests in flight at the site`,
+      `[fleet] SIGSTOP 2.5 s, TTL 1 s, pages of 1.2 s: ${leaseLost} leases lost (signals fired), ${failed} requests aborted; ${overlapping.length} of ${site.markers().length} sessions seen with two requests in flight at the site`,
     );
     expect(site.mismatches).toBe(0);
   }, 120_000);
