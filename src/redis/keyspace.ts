@@ -4,15 +4,26 @@
  */
 import type { Redis } from 'ioredis';
 
-/** Every key of the pool under `prefix`, without content set aside earlier. */
+/** The pool's own keys: `live`, `meta`, `retired`, and `s:`, `j:`, `l:` per session (see scripts.ts). */
+const FIXED_KEYS = ['live', 'meta', 'retired'];
+const PER_SESSION = ['s:', 'j:', 'l:'];
+
+/**
+ * Every key of the pool under `prefix`, without content set aside earlier. Only the pool's own key shapes are
+ * matched, so a pool on a longer prefix (`crawl:shop:` under `crawl:`) is not taken for part of this one.
+ */
 export async function poolKeys(client: Redis, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of batch) if (!key.startsWith(`${prefix}aside-`)) keys.push(key);
-  } while (cursor !== '0');
+  for (const name of FIXED_KEYS)
+    if ((await client.exists(`${prefix}${name}`)) === 1) keys.push(`${prefix}${name}`);
+  for (const kind of PER_SESSION) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}${kind}*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   return keys;
 }
 

@@ -215,6 +215,21 @@ describe.skipIf(missing)('RedisSessionStore', () => {
     expect(await client.scard(`${right}live`)).toBe(1);
   });
 
+  it('resetting a pool leaves a pool on a longer prefix whole (crawl: vs crawl:shop:)', async () => {
+    const outer = newPrefix();
+    const inner = `${outer}shop:`;
+    await (await pool(outer)).addSessions(2);
+    const innerPool = await pool(inner);
+    await innerPool.addSessions(3);
+    for (const created of pools) await created.persistState();
+    const innerKeys = (await client.keys(`${inner}*`)).sort();
+    expect(innerKeys.length).toBeGreaterThanOrEqual(5);
+    await stores[0]?.reset();
+    expect(await client.scard(`${outer}live`)).toBe(0);
+    expect((await client.keys(`${outer}s:*`)).length).toBe(0);
+    expect((await client.keys(`${inner}*`)).sort()).toEqual(innerKeys);
+  });
+
   it('moves an unreadable session record aside (never deletes it) and names the problem', async () => {
     const prefix = newPrefix();
     await client.sadd(`${prefix}live`, 'broken');
