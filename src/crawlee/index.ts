@@ -9,7 +9,9 @@
  *   JavaScript included — back into the session).
  * - Outcomes: one crawler task is one use of the session, marked once. Crawlee marks it (success, failure,
  *   blocked status code, `SessionError`), unless our transport already counted the task's request
- *   (`fetchInCrawler`).
+ *   (`fetchInCrawler`). The use is reserved before the task's request goes out, so tasks respect
+ *   `maxUsageCount` and `maxConcurrencyPerSession`, and a session's first request goes alone (the cookies a site
+ *   sets on a first visit reach every later request of that session).
  * - Retries: Crawlee's alone. Our transport never rotates inside a crawler: `fetchInCrawler` pins the task's
  *   session. A response that retires the session becomes Crawlee's `SessionError` (Crawlee tries again on another
  *   session, at most `maxSessionRotations` times, Crawlee's default 10); any other failure is retried at most
@@ -79,6 +81,22 @@ function hasHeader(headers: Record<string, unknown> | undefined, name: string): 
   if (!headers) return false;
   const lower = name.toLowerCase();
   return Object.keys(headers).some((key) => key.toLowerCase() === lower && headers[key] !== undefined);
+}
+
+/**
+ * Reserves the task's use of its session before anything is sent (the first pre-navigation hook, and the request
+ * handler for crawlers without navigation). A session that retired meanwhile is Crawlee's `SessionError`: Crawlee
+ * rotates to another session instead of spending a retry.
+ */
+async function reserveTask(context: { session?: unknown }): Promise<void> {
+  const handle = context.session;
+  if (!(handle instanceof CrawleeSession)) return;
+  try {
+    await handle.reserve();
+  } catch (error) {
+    if (handle.session.state !== 'retired') throw error;
+    throw new crawlee.SessionError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /** An `HttpCrawler` pre-navigation hook: the session's header profile, under the request's own headers. */
@@ -156,7 +174,7 @@ export function createCrawler<C extends AnyCrawlerConstructor>(
     crawlerOptions.proxyConfiguration = sessionProxyConfiguration(pool);
   }
   const hooks = (given.preNavigationHooks as unknown[] | undefined) ?? [];
-  if (isHttp) crawlerOptions.preNavigationHooks = [applyHeaderProfile, ...hooks];
+  if (isHttp) crawlerOptions.preNavigationHooks = [reserveTask, applyHeaderProfile, ...hooks];
   if (isBrowser) {
     const launchContext = given.launchContext as { useIncognitoPages?: unknown } | undefined;
     if (launchContext?.useIncognitoPages === false) {
@@ -171,6 +189,7 @@ export function createCrawler<C extends AnyCrawlerConstructor>(
       useIncognitoPages: true,
     };
     crawlerOptions.preNavigationHooks = [
+      reserveTask,
       async (context: { page: object; session?: unknown }) => {
         const handle = context.session;
         if (!(handle instanceof CrawleeSession)) return;
@@ -198,6 +217,7 @@ export function createCrawler<C extends AnyCrawlerConstructor>(
     // Every crawler's `context.sendRequest` (got-scraping) sends the session's header profile; a BasicCrawler's
     // also gets the session's proxy, which only HttpCrawler and browser crawlers look up themselves.
     crawlerOptions.requestHandler = async (context: SendRequestContext) => {
+      await reserveTask(context);
       withSessionRequests(context, !isHttp && !isBrowser);
       return (handler as (context: unknown) => unknown)(context);
     };
@@ -340,6 +360,8 @@ export async function fetchInCrawler(
     );
   }
   try {
+    // Synchronously before the fetch reserves: the task's use becomes the transport's, no other task between.
+    handle.handOverReservation();
     const response = await handle.pool.fetch(url, { ...init, session: handle.session });
     handle.countedByTransport();
     return response;

@@ -11,6 +11,7 @@
  * reading it, or reads something else.
  */
 import { EventEmitter } from 'node:events';
+import type { SessionLease } from '../acquisition/lease.js';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_BLOCKED_STATUS_CODES } from '../options.js';
 import type { Session } from '../session.js';
@@ -33,6 +34,13 @@ export class CrawleeSessionPool extends EventEmitter {
   replacedPools = 0;
   #lastSession: Session | undefined;
   #forwarding = false;
+  /** Uses reserved by this crawler's tasks, so that `run()`'s end can give back one a task never marked. */
+  readonly #leases = new Set<SessionLease>();
+  readonly #onLease = (lease: SessionLease) => {
+    // Ended leases go in batches: a long crawl makes one per task.
+    if (this.#leases.size >= 64) for (const old of this.#leases) if (!old.held) this.#leases.delete(old);
+    this.#leases.add(lease);
+  };
   readonly #onRetired = ({ session }: { session: Session }) =>
     this.emit(SESSION_RETIRED, new CrawleeSession(session, this.pool));
 
@@ -42,8 +50,8 @@ export class CrawleeSessionPool extends EventEmitter {
   }
 
   /**
-   * A session for one crawler task, picked by our pool (`pool.getSession()`). With an id: that live session, or
-   * `undefined`.
+   * A session for one crawler task, picked by our pool (`pool.getSession()`); the task's use is reserved when its
+   * request is about to go out (see `CrawleeSession`). With an id: that live session, or `undefined`.
    */
   async getSession(sessionId?: string): Promise<CrawleeSession | undefined> {
     this.#forward();
@@ -51,7 +59,7 @@ export class CrawleeSessionPool extends EventEmitter {
       sessionId === undefined ? await this.pool.getSession() : await this.pool.getSession(sessionId);
     if (!session) return undefined;
     this.#lastSession = session;
-    return new CrawleeSession(session, this.pool);
+    return new CrawleeSession(session, this.pool, this.#onLease);
   }
 
   /**
@@ -97,10 +105,15 @@ export class CrawleeSessionPool extends EventEmitter {
   /** A second `run()` resets Crawlee's own store; our pool's store is the owner's. */
   async resetStore(): Promise<void> {}
 
-  /** Crawlee's `run()` ends with this; the pool stays open for its owner to tear down. */
+  /**
+   * Crawlee's `run()` ends with this; the pool stays open for its owner to tear down. A use a task reserved and
+   * Crawlee never marked (its task died with the crawler) ends here, as a failure.
+   */
   async teardown(): Promise<void> {
     this.pool.off('sessionRetired', this.#onRetired);
     this.#forwarding = false;
+    for (const lease of this.#leases) lease.release('bad');
+    this.#leases.clear();
   }
 
   /** @internal The shim closes the pool Crawlee opened for itself in `_init()`. */

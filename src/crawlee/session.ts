@@ -3,7 +3,13 @@
  * handle marks our session, at most once per task (Crawlee can mark a task twice: `markBad` on a navigation
  * timeout and again when the task fails). A request our transport already counted (`fetchInCrawler`) ends the
  * task's count; retirements always go through.
+ *
+ * The task's use is reserved (a lease of `pool.acquire`) when its request is about to go out, not when Crawlee
+ * asks for the session: Crawlee also asks for sessions it never marks (a browser's launch context, a task that
+ * finds no request). Reserved, the use counts against `maxUsageCount` and `maxConcurrencyPerSession`, and a
+ * session's first use goes alone, so two tasks never both visit a site as the same cookie-less session.
  */
+import type { SessionLease } from '../acquisition/lease.js';
 import type { BrowserCookie } from '../cookies.js';
 import type { ResponseHeaders, Session } from '../session.js';
 import type { SessionPool } from '../session-pool.js';
@@ -19,11 +25,14 @@ export class CrawleeSession {
   /** The pool the session belongs to. */
   readonly pool: SessionPool;
   #counted = false;
+  #lease: SessionLease | undefined;
+  readonly #onLease: ((lease: SessionLease) => void) | undefined;
 
-  /** @internal Made by the crawler's pool adapter, one per task. */
-  constructor(session: Session, pool: SessionPool) {
+  /** @internal Made by the crawler's pool adapter, one per task; `onLease` sees the task's reserved use. */
+  constructor(session: Session, pool: SessionPool, onLease?: (lease: SessionLease) => void) {
     this.session = session;
     this.pool = pool;
+    this.#onLease = onLease;
   }
 
   /** The session's id (Crawlee's proxy session id too). */
@@ -72,8 +81,35 @@ export class CrawleeSession {
     return this.#counted;
   }
 
+  /**
+   * @internal Reserves the task's use of the session (once; nothing once the use was counted). Waits while the
+   * session cannot take it (its first use in flight, `maxConcurrencyPerSession`); rejects like a pinned
+   * `pool.acquire` once the session retired.
+   */
+  async reserve(): Promise<void> {
+    if (this.#lease !== undefined || this.#counted) return;
+    const lease = await this.pool.acquire({ session: this.session });
+    if (this.#counted) {
+      // Marked (a retirement, a timeout) while the use was being reserved: the use is not this task's any more.
+      lease.release('unused');
+      return;
+    }
+    this.#lease = lease;
+    this.#onLease?.(lease);
+  }
+
+  /**
+   * @internal Our transport is about to send a request of this task (`fetchInCrawler`) on a use of its own: the
+   * task's reserved use goes back, for the transport to reserve it at once (same tick, so no other task does).
+   */
+  handOverReservation(): void {
+    this.#lease?.release('unused');
+    this.#lease = undefined;
+  }
+
   /** @internal Our transport counted a request of this task: Crawlee's own mark for the task is not needed. */
   countedByTransport(): void {
+    this.handOverReservation();
     this.#counted = true;
   }
 
@@ -98,27 +134,40 @@ export class CrawleeSession {
   markGood(): void {
     if (this.#counted) return;
     this.#counted = true;
-    this.session.markGood();
+    if (this.#lease) this.#lease.markGood();
+    else this.session.markGood();
   }
 
   /** The task failed: counts the task's use as bad, unless it was already counted. */
   markBad(): void {
     if (this.#counted) return;
     this.#counted = true;
-    this.session.markBad();
+    if (this.#lease) this.#lease.markBad();
+    else this.session.markBad();
   }
 
   /** Retires our session (always, even after the task's use was counted). */
   retire(): void {
     this.#counted = true;
     this.session.retire();
+    // Retired first, so that the use it ends cannot retire the session for another reason (its last use).
+    this.#endLease();
   }
 
   /** Retires our session if `statusCode` is one of its blocked codes (or of `additionalBlockedStatusCodes`). */
   retireOnBlockedStatusCodes(statusCode: number, additionalBlockedStatusCodes: number[] = []): boolean {
     const retired = this.session.retireOnBlockedStatusCodes(statusCode, additionalBlockedStatusCodes);
-    if (retired) this.#counted = true;
+    if (retired) {
+      this.#counted = true;
+      this.#endLease();
+    }
     return retired;
+  }
+
+  /** The request went out and the session is gone: the use counts, with no outcome for its error score. */
+  #endLease(): void {
+    this.#lease?.release('aborted');
+    this.#lease = undefined;
   }
 
   /** The session's state in Crawlee's `SessionState` shape. */

@@ -5,12 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
 
 if (process.env.CRAWLEE_STORAGE_DIR === undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'crawlee-storage-'));
   process.env.CRAWLEE_STORAGE_DIR = dir;
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // At exit, not after the first test file: files that share a worker (isolate: false) share this module.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 }
 process.env.CRAWLEE_PERSIST_STORAGE = 'false';
 

@@ -203,6 +203,44 @@ describe('BasicCrawler with fetchInCrawler', () => {
   });
 });
 
+describe('BasicCrawler: reserved uses', () => {
+  it('reserves each task’s use: a session’s first task goes alone, then at most maxConcurrencyPerSession', async () => {
+    // Slow pages, so that tasks on the one session overlap if nothing keeps them apart.
+    const testSite = await site({ ...NO_FAULTS, slowRate: 1, slowMs: 30 });
+    const sessions = await pool({ maxPoolSize: 1, maxConcurrencyPerSession: 2 });
+    let inFlight = 0;
+    let most = 0;
+    const atFirstUse: number[] = [];
+    const crawler = createCrawler(
+      BasicCrawler,
+      sessions,
+      {
+        minConcurrency: 4,
+        maxConcurrency: 4,
+        async requestHandler({ sendRequest, session }) {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          if (session?.usageCount === 0) atFirstUse.push(inFlight);
+          try {
+            await sendRequest();
+          } finally {
+            inFlight -= 1;
+          }
+        },
+      },
+      freshConfig(),
+    );
+    await crawler.run(Array.from({ length: 12 }, (_, i) => `${testSite.url}/page/${i}`));
+    // The first task ran alone and brought the site's cookie back: one visitor for the session, ever.
+    expect(atFirstUse).toEqual([1]);
+    expect(testSite.stats.visitorsCreated).toBe(1);
+    expect(testSite.stats.cookiesNotKept).toBe(0);
+    expect(most).toBeLessThanOrEqual(2);
+    expect(totalUsage(sessions.sessions())).toBe(12);
+    expect(sessions.stats().uses.reserved).toBe(0);
+  });
+});
+
 describe('BasicCrawler with context.sendRequest', () => {
   it('sends through the session’s proxy with its profile, and keeps a same-URL cookie check’s cookie', async () => {
     const testSite = await site({ ...NO_FAULTS, cookieCheck: 'sameUrl' });
