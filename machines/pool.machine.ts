@@ -64,8 +64,9 @@ export function findSessionRef(system: ActorSystem<any>, sessionId: string): Any
   return ref?.src === 'session' && ref.getSnapshot().status === 'active' ? ref : undefined;
 }
 
+/** A shard's child id: its number, for the reason session child ids are numbers (see shard.machine.ts). */
 function shardIdFor(shardNumber: number): string {
-  return `shard-${shardNumber}`;
+  return String(shardNumber);
 }
 
 export const poolMachine = setup({

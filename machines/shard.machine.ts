@@ -8,9 +8,11 @@
  * A shard spawns the sessions it is given (all of a batch in one `assign`) into numbered slots, stops each session
  * that reaches `retired`, frees its slot, and reports retirements and state changes to the pool.
  *
- * Why slots: a session's child id is its slot (`slot-7`), the same names in every shard, while its `systemId` is
- * its session id. XState copies `children` on every spawn and stop, and V8 builds a hidden class per distinct set
- * of property names, so unique child ids made every copy slower as the pool grew (6x slower teardown at 50,000).
+ * Why slots: a session's child id is its slot number (`'7'`), the same names in every shard, while its `systemId`
+ * is its session id. XState copies `children` with an object spread on every spawn and stop. Unique child ids made
+ * V8 build a hidden class per distinct set of names (6x slower teardown at 50,000); named slots (`slot-7`) still
+ * put `children` in dictionary mode after the first stop, where V8 copies each property about 50 times slower
+ * than it copies the indexed elements that numeric ids make (bench/xstate-stop-children.ts).
  */
 import { assign, type DoneActorEvent, enqueueActions, sendParent, setup } from 'xstate';
 import {
@@ -29,7 +31,7 @@ export interface ShardInput {
 export interface ShardContext {
   shardId: string;
   capacity: number;
-  /** The session id in each slot (child `slot-<index>`), or null for a free slot; O(1) selection by index. */
+  /** The session id in each slot (child id: the slot number), or null for a free slot; O(1) selection by index. */
   slots: readonly (string | null)[];
 }
 
@@ -66,7 +68,7 @@ function fillSlots(
 
 /** The child id of the session in `slot`. */
 export function slotChildId(slot: number): string {
-  return `slot-${slot}`;
+  return String(slot);
 }
 
 export const shardMachine = setup({

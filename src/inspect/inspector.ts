@@ -86,14 +86,19 @@ function inspectorOptions(options: SanitizedInspectorOptions) {
 
 interface ActorRegistration {
   name?: unknown;
-  snapshot?: { context?: { id?: unknown } };
+  snapshot?: { context?: { id?: unknown; shardId?: unknown } };
 }
 
-/** Sessions are children named by shard slot (`slot-7`); show them under their session id instead. */
+/**
+ * Children are named by number (a session by its slot in its shard, a shard by its place in the pool), which
+ * keeps XState's copies of `children` cheap; show sessions under their session id and shards as `shard-<n>`.
+ */
 function actorName(registration: ActorRegistration): unknown {
-  const sessionId = registration.snapshot?.context?.id;
-  const isSlot = typeof registration.name === 'string' && registration.name.startsWith('slot-');
-  return isSlot && typeof sessionId === 'string' ? sessionId : registration.name;
+  const { name, snapshot } = registration;
+  if (typeof name !== 'string' || !/^\d+$/.test(name)) return name;
+  const context = snapshot?.context;
+  if (typeof context?.shardId === 'string') return `shard-${context.shardId}`;
+  return typeof context?.id === 'string' ? context.id : name;
 }
 
 /**
