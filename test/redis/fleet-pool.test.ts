@@ -161,6 +161,30 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     expect(seenByA).toEqual(['k2=changed', `${MARKER}=${first}`]);
   }, 30_000);
 
+  it('a session retired in one worker (lease.retire()) retires fleet-wide, once, and is never granted again', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    const a = await worker({ maxPoolSize: 2, maxUsageCount: 100 });
+    const b = await worker({ maxPoolSize: 2, maxUsageCount: 100 });
+    const heard: string[] = [];
+    a.pool.on('sessionRetired', ({ session, reason }) => heard.push(`${session.id} ${reason}`));
+    const lease = await a.pool.acquire();
+    const burned = lease.session.id;
+    lease.retire();
+    await until(async () => (await a.fleet.fleetCounters())['why:manual'] === 1, 5000);
+    expect(heard).toEqual([`${burned} manual`]);
+    const others = new Set<string>();
+    for (let i = 0; i < 6; i += 1) {
+      await Promise.all(
+        [a.pool, b.pool].map((pool) => pool.withSession((session) => others.add(session.id))),
+      );
+    }
+    expect(others.has(burned)).toBe(false);
+    expect(heard).toEqual([`${burned} manual`]);
+    const counters = await a.fleet.fleetCounters();
+    expect(counters).toMatchObject({ retired: 1, 'why:manual': 1, live: 2, created: 3 });
+  }, 30_000);
+
   it('maxPoolSize holds fleet-wide: two workers never make more than maxPoolSize sessions', async () => {
     server = await RedisServer.start();
     site = await startCountingSite({ delayMs: 5 });

@@ -38,6 +38,9 @@ import { contextFields } from '../records.js';
 import { FleetClient, type FleetGrant, type FleetNewSession } from './client.js';
 import type { FleetLeaseLostError } from './errors.js';
 
+/** Retirements a worker remembers, so a grant racing its own retirement is not adopted again. */
+const MAX_REMEMBERED_RETIREMENTS = 10_000;
+
 /** Options of `redisFleet()`. */
 export interface RedisFleetOptions extends Omit<RedisConnectionOptions, 'tombstoneTtlSecs'> {
   /**
@@ -112,6 +115,11 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   readonly #seen = new Map<string, CookieFields>();
   /** Sessions the fleet itself retired here: their retirement is not sent back. */
   readonly #retiredByFleet = new Set<string>();
+  /**
+   * Sessions retired in this worker (most recent first out), with why: a grant of one whose retirement has not
+   * reached Redis yet gives the use back and sends the retirement again, rather than adopting it a second time.
+   */
+  readonly #retiredHere = new Map<string, RetirementReason>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #stats = { requests: 0, leasesExpired: 0, retiredByReason: {} as Record<string, number> };
 
@@ -186,6 +194,12 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
             : `session "${request.sessionId}" could not take the request within sessionWaitTimeoutMs (${request.waitMs} ms)`,
         );
       }
+      const retired = this.#retiredHere.get(grant.sessionId);
+      if (retired !== undefined) {
+        this.#track(this.#client.release(grant, { outcome: 'unused', retireReason: retired }));
+        if (request.sessionId !== undefined) throw new UnknownSessionError(request.sessionId);
+        continue;
+      }
       const session = await this.#localCopy(grant);
       if (session && session.state !== 'retired') return this.#use(session, grant);
       // No local copy could be made (or it retired here meanwhile): the use goes back unused.
@@ -197,6 +211,11 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   /** A local session retired for a local reason: it retires in Redis too (called by the pool). */
   sessionRetired(sessionId: string, reason: RetirementReason): void {
     this.#seen.delete(sessionId);
+    this.#retiredHere.set(sessionId, reason);
+    if (this.#retiredHere.size > MAX_REMEMBERED_RETIREMENTS) {
+      const oldest = this.#retiredHere.keys().next().value;
+      if (oldest !== undefined) this.#retiredHere.delete(oldest);
+    }
     if (this.#retiredByFleet.delete(sessionId)) return;
     this.#track(this.#client.release({ sessionId, token: '' }, { outcome: 'unused', retireReason: reason }));
   }
