@@ -55,6 +55,11 @@ async function crawl(pool: SessionPool, siteUrl: string, requests: number): Prom
   return made;
 }
 
+/** The untimed crawl before each measured one. */
+function warmUpRequests(requests: number): number {
+  return Math.max(50, Math.floor(requests / 5));
+}
+
 async function redisEntry(): Promise<typeof import('../../src/redis/index.js')> {
   const entry = process.env.BENCH_LIB;
   return entry ? import(entry.replace(/index\.js$/, 'redis/index.js')) : import('../../src/redis/index.js');
@@ -72,6 +77,8 @@ async function workerMain(): Promise<void> {
     ...POOL_OPTIONS,
     fleet: redisFleet({ redisUrl: config.redisUrl, keyPrefix: config.keyPrefix, leaseTtlMs: LEASE_TTL_MS }),
   });
+  // Warmed up like the in-memory pool (JIT, connections, Redis's script cache), before the measured crawl.
+  await crawl(pool, config.siteUrl, warmUpRequests(config.requests));
   process.stdout.write('READY\n');
   await new Promise<void>((resolve) => {
     process.stdin.setEncoding('utf8');
@@ -124,6 +131,7 @@ async function startSite(): Promise<{ url: string; stop(): void }> {
 async function runFleet(
   workers: number,
   config: { redisUrl: string; keyPrefix: string; siteUrl: string; requests: number },
+  beforeGo: () => Promise<void>,
 ): Promise<{ results: WorkerResult[]; wallMs: number }> {
   const self = fileURLToPath(import.meta.url);
   const children = Array.from({ length: workers }, () =>
@@ -152,6 +160,7 @@ async function runFleet(
     });
   }
   await Promise.all(ready);
+  await beforeGo();
   const started = performance.now();
   for (const child of children) child.stdin?.write('GO\n');
   const results = await Promise.all(done);
@@ -227,6 +236,7 @@ export const run: Part = async ({ quick, args }) => {
   try {
     for (let round = 0; round < rounds; round += 1) {
       const pool = await SessionPool.open(POOL_OPTIONS);
+      await crawl(pool, site.url, warmUpRequests(requests));
       const before = process.cpuUsage();
       const started = performance.now();
       const made = await crawl(pool, site.url, requests);
@@ -238,13 +248,11 @@ export const run: Part = async ({ quick, args }) => {
       for (const n of sizes) {
         const set = perSize.get(n);
         if (!set) continue;
-        await resetStats(server);
-        const { results, wallMs } = await runFleet(n, {
-          redisUrl: server.url,
-          keyPrefix: `bench:r${round}:n${n}:`,
-          siteUrl: site.url,
-          requests,
-        });
+        const { results, wallMs } = await runFleet(
+          n,
+          { redisUrl: server.url, keyPrefix: `bench:r${round}:n${n}:`, siteUrl: site.url, requests },
+          () => resetStats(server),
+        );
         const commands = await redisCommands(server);
         const total = results.reduce((sum, result) => sum + result.made, 0);
         const cpuMicros = results.reduce((sum, result) => sum + result.cpuMicros, 0);
