@@ -4,7 +4,10 @@
  * of its hash tag, so pools on different prefixes may sit on different masters and still work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Session, SessionPool } from '../../src/index.js';
 import { FleetClient, type FleetGrant } from '../../src/redis/fleet/client.js';
+import { redisFleet } from '../../src/redis/index.js';
+import { MARKER, startCountingSite } from '../acquisition/counting-site.js';
 import { RedisCluster, redisMissing } from './redis-server.js';
 
 const missing = redisMissing();
@@ -118,4 +121,54 @@ describe.skipIf(missing)('fleet protocol on a 3-master Redis Cluster', () => {
     expect(await outer.fleetCounters()).toEqual({});
     expect((await inner.fleetCounters()).used).toBe(1);
   }, 30_000);
+
+  it('SessionPool with redisFleet({ clusterNodes }): two pools crawl with exact per-session counts', async () => {
+    const site = await startCountingSite({ delayMs: 2 });
+    const pools = await Promise.all(
+      [1, 2].map(() =>
+        SessionPool.open({
+          fleet: redisFleet({ clusterNodes: cluster?.nodes, keyPrefix: 'pool:', leaseTtlMs: 3000 }),
+          maxPoolSize: 3,
+          maxConcurrencyPerSession: 1,
+          sessionOptions: { maxUsageCount: 6 },
+          initSession: (session: Session) => session.setCookie(`${MARKER}=${session.id}`, site.origin),
+        }),
+      ),
+    );
+    try {
+      let made = 0;
+      const lane = async (pool: SessionPool) => {
+        while (made < 40) {
+          made += 1;
+          expect((await pool.fetch(`${site.origin}/ok`)).statusCode).toBe(200);
+        }
+      };
+      await Promise.all([...pools, ...pools].map(lane));
+      await Promise.all(pools.map((pool) => pool.teardown()));
+      const client = new FleetClient({
+        clusterNodes: cluster?.nodes,
+        keyPrefix: 'pool:',
+        leaseTtlMs: 2000,
+        commandTimeoutMs: 2000,
+        connectTimeoutMs: 5000,
+      });
+      clients.push(client);
+      await client.open();
+      const states = (await client.connection.hgetall('{pool}:st')) as Record<string, string>;
+      let usage = 0;
+      for (const [id, json] of Object.entries(states)) {
+        const state = JSON.parse(json) as { u: number };
+        expect(site.count(id), id).toBe(state.u);
+        expect(state.u).toBeLessThanOrEqual(6);
+        expect(site.maxInFlight(id)).toBeLessThanOrEqual(1);
+        usage += state.u;
+      }
+      expect(usage).toBe(40);
+      expect(site.total).toBe(40);
+      expect(site.unmarked).toBe(0);
+    } finally {
+      await Promise.all(pools.map((pool) => pool.teardown()));
+      await site.close();
+    }
+  }, 60_000);
 });
