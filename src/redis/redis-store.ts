@@ -58,10 +58,20 @@ export interface PoolMessage {
 
 export class RedisSessionStore implements SessionStore {
   readonly location: string;
-  /** Identifies this store instance (one per process and pool) in Redis: its contributions and its messages. */
+  /**
+   * Identifies this store instance (one per process and pool) in Redis: its contributions and its messages.
+   * Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   readonly storeId = randomUUID();
+  /** @internal Used by the deprecated `SharedSessionPool`. */
   readonly config: ResolvedRedisConnection;
-  /** Called when a write finds (or makes) the session retired in Redis. */
+  /**
+   * Called when a write finds (or makes) the session retired in Redis. Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   onRetiredInRedis: ((sessionId: string, reason: string) => void) | undefined;
   #client: ScriptedRedis | undefined;
   #opening: Promise<ScriptedRedis> | undefined;
@@ -72,7 +82,12 @@ export class RedisSessionStore implements SessionStore {
     this.location = `${this.config.redactedUrl}#${this.config.keyPrefix}`;
   }
 
-  /** Read-only queries about the fleet (live sessions, retirements, Redis time). */
+  /**
+   * Read-only queries about the fleet (live sessions, retirements, Redis time).
+   * Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   readonly fleet = new FleetQueries(
     () => this.client,
     () => this.keyPrefix,
@@ -82,7 +97,11 @@ export class RedisSessionStore implements SessionStore {
     return this.config.keyPrefix;
   }
 
-  /** The command connection (after `open()`). */
+  /**
+   * The command connection (after `open()`). Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   get client(): ScriptedRedis {
     if (!this.#client) throw new CorruptStateError(this.location, 'the store is not open');
     return this.#client;
@@ -146,13 +165,20 @@ export class RedisSessionStore implements SessionStore {
     if (failure) throw failure;
   }
 
-  /** Records why a session retired (and its final counters), for the write that deletes it. */
+  /**
+   * Records why a session retired (and its final counters), for the write that deletes it.
+   * Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   noteRetirement(sessionId: string, reason: string, context: SessionContext): void {
     this.#tracking.noteRetirement(sessionId, reason, context);
   }
 
   /**
    * Creates a session in Redis if the fleet has fewer than `maxPoolSize` live sessions. Returns false when full.
+   *
+   * @internal
    */
   async createSession(record: PersistedSessionRecord, maxPoolSize: number): Promise<boolean> {
     const reply = await this.client.ssCreate(
@@ -171,7 +197,12 @@ export class RedisSessionStore implements SessionStore {
     return true;
   }
 
-  /** A session's record as Redis holds it (a retired one has its `retirementReason`), or undefined. */
+  /**
+   * A session's record as Redis holds it (a retired one has its `retirementReason`), or undefined.
+   * Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   async fetchRecord(sessionId: string): Promise<PersistedSessionRecord | undefined> {
     const [record] = await this.#readRecords([sessionId]);
     return record;
@@ -180,12 +211,18 @@ export class RedisSessionStore implements SessionStore {
   /**
    * Records of sessions about to be adopted by this worker (missing ids are skipped). Counting of this store's
    * contributions restarts from the values returned.
+   *
+   * @internal
    */
   fetchRecords(sessionIds: readonly string[]): Promise<PersistedSessionRecord[]> {
     return this.#readRecords(sessionIds);
   }
 
-  /** Tries to lease one of `sessionIds` (in order). */
+  /**
+   * Tries to lease one of `sessionIds` (in order). Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   async lease(
     sessionIds: readonly string[],
     token: string,
@@ -201,21 +238,32 @@ export class RedisSessionStore implements SessionStore {
     return { sessionId, jarVersion, remoteJar: changed ? fieldsOfFlat(flat) : undefined };
   }
 
-  /** What this store last saw of a session's jar in Redis. */
+  /**
+   * What this store last saw of a session's jar in Redis. Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   seenJar(sessionId: string): CookieFields | undefined {
     return this.#tracking.seen(sessionId);
   }
 
-  /** Records that the local jar now holds Redis's version `jarVersion` (after a merge). */
+  /**
+   * Records that the local jar now holds Redis's version `jarVersion` (after a merge).
+   * Used by the deprecated `SharedSessionPool`.
+   *
+   * @internal
+   */
   markJarSeen(sessionId: string, fields: CookieFields, jarVersion: string): void {
     this.#tracking.setSeen(sessionId, fields);
     this.#tracking.setJarVersion(sessionId, jarVersion);
   }
 
+  /** @internal Used by the deprecated `SharedSessionPool`. */
   renewLease(sessionId: string, token: string, ttlMs: number): Promise<number> {
     return this.client.ssRenew(this.keyPrefix, sessionId, token, ttlMs);
   }
 
+  /** @internal Used by the deprecated `SharedSessionPool`. */
   releaseLease(sessionId: string, token: string): Promise<number> {
     return this.client.ssRelease(this.keyPrefix, sessionId, token, this.storeId);
   }
