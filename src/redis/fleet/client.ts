@@ -244,6 +244,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
    */
   async acquire(request: FleetAcquireRequest): Promise<FleetGrant | FleetNoGrant> {
     let spare: FleetNewSession | undefined;
+    let woken = false;
     for (;;) {
       if (this.#closed) return { kind: 'closed' };
       request.signal?.throwIfAborted();
@@ -296,8 +297,8 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
         this.#noteRetired(reply[7] as string[]);
         this.#live = Number(reply[6]);
         const grant = this.#grant(reply, token);
-        // More may be free: the next waiter of this worker tries too.
-        this.#wakeNextWaiter();
+        // Woken by a release, this request may not have taken all that was freed: the next waiter tries too.
+        if (woken) this.#wakeNextWaiter();
         return grant;
       }
       if (kind === 'room') {
@@ -320,6 +321,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       const fallback = Math.max(100, Math.floor(this.options.leaseTtlMs / 2));
       const pause = next === undefined ? fallback : Math.min(fallback, Math.max(1, next - Date.now()));
       await this.#waitForWake(request, pause);
+      woken = true;
     }
   }
 
