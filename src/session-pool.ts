@@ -560,6 +560,18 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     }
   }
 
+  #viewed: { snapshot: unknown; view: PoolView } | undefined;
+
+  /** The pool actor's shards and slots as of its current snapshot; the same object until the pool transitions. */
+  #view(): PoolView {
+    const snapshot = this.actor.getSnapshot();
+    if (this.#viewed?.snapshot !== snapshot) {
+      const view = { context: snapshot.context, children: snapshot.children as PoolView['children'] };
+      this.#viewed = { snapshot, view };
+    }
+    return this.#viewed.view;
+  }
+
   #hasRoom(): boolean {
     return this.sessionsCount + this.#creations.size < this.#options.maxPoolSize;
   }
@@ -584,7 +596,9 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   #inputFor(options: SessionOptions): SessionInput {
-    return buildSessionInput(options, this.#options, this.#clock.now());
+    const input = buildSessionInput(options, this.#options, this.#clock.now());
+    // Without `initSession` there is nothing to run before a first use: ready from the start, no event later.
+    return this.#options.http.initSession ? input : { ...input, readiness: 'ready' };
   }
 
   /** Spawns all inputs with one pool event (one spawn batch per shard); checks ids and room first. */
@@ -646,10 +660,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       },
       session: (id) => this.#sessions.get(id),
       sessions: () => this.#sessions.values(),
-      view: (): PoolView => {
-        const snapshot = this.actor.getSnapshot();
-        return { context: snapshot.context, children: snapshot.children as PoolView['children'] };
-      },
+      view: (): PoolView => this.#view(),
       hasRoom: () => this.#hasRoom(),
       createSession: () => this.#createSession(),
       createSessionNow: () => (this.#options.createSessionFunction ? undefined : this.#spawn({})),

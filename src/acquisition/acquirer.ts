@@ -186,6 +186,9 @@ export class SessionAcquirer {
   readonly #acceptPick = (id: string): boolean =>
     this.#canTake(id, this.#pickAt, this.#pickReserves) && !this.#pickExclude?.has(id);
   readonly #isClean = (id: string): boolean => (this.#host.session(id)?.errorScore ?? 1) === 0;
+  /** For a reserved use: a session that `#acceptPick` takes and that has no request in flight. */
+  readonly #isIdlePick = (id: string): boolean =>
+    this.#acceptPick(id) && this.#host.session(id)?.reservedUses === 0;
 
   #judgeBy(at: number, reserves: boolean, exclude: ReadonlySet<string> | undefined): void {
     this.#pickAt = at;
@@ -202,7 +205,11 @@ export class SessionAcquirer {
 
   /** A pick among the existing sessions by the reuse strategy, judged by `#acceptPick`. */
   #pickExisting(): Session | undefined {
-    const id = this.#picker.pick(this.#host.view(), this.#acceptPick);
+    const id = this.#picker.pick(
+      this.#host.view(),
+      this.#acceptPick,
+      this.#pickReserves ? this.#isIdlePick : undefined,
+    );
     return id === undefined ? undefined : this.#host.session(id);
   }
 

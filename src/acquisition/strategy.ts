@@ -101,16 +101,22 @@ export class SessionPicker {
     return accept(current) && isClean(current) ? current : undefined;
   }
 
-  pick(view: PoolView, accept: (id: string) => boolean): string | undefined {
-    let id: string | undefined;
+  /**
+   * A session that passes `accept`. `random` draws first among sessions that also pass `prefer` (for a reserved
+   * use: sessions with no request in flight), so requests spread over idle sessions, each keeping its one
+   * connection, instead of piling onto a few; only when there is none does it take any acceptable one.
+   */
+  pick(
+    view: PoolView,
+    accept: (id: string) => boolean,
+    prefer?: (id: string) => boolean,
+  ): string | undefined {
     if (this.#strategy === 'round-robin') {
       const picked = pickRoundRobin(view, this.#cursor, accept);
       if (picked) this.#cursor = picked.next;
-      id = picked?.id;
-    } else {
-      id = pickRandom(view, accept);
+      return picked?.id;
     }
-    return id;
+    return (prefer && pickRandom(view, prefer)) || pickRandom(view, accept);
   }
 
   /** Records the session handed out last (new or picked), for `use-until-failure`. */

@@ -62,6 +62,33 @@ function usageOfAll(pool: SessionPool, retired: SessionRetiredEvent[]): Map<stri
 }
 
 describe('reserved uses', () => {
+  it('spreads concurrent requests over idle sessions: with more idle sessions than requests, none serves two at once', async () => {
+    // No limit on concurrency per session, so only the choice of session keeps them apart. Each session is used
+    // once first (a never-used session takes one request at a time anyway).
+    const { pool } = await open({ maxPoolSize: 40, sessionWaitTimeoutMs: 0 });
+    const sessions = await pool.addSessions(40);
+    for (const session of sessions) {
+      const lease = await pool.acquire({ session });
+      lease.markGood();
+    }
+    for (let round = 0; round < 5; round += 1) {
+      await Promise.all(Array.from({ length: 10 }, () => pool.fetch(`${site.origin}/ok`)));
+    }
+    expect(site.markers().length).toBeGreaterThan(10);
+    for (const marker of site.markers()) expect(site.maxInFlight(marker)).toBe(1);
+    expect(site.total).toBe(50);
+  });
+
+  it('a pool without initSession hands out sessions ready from the start; with one, they start pending', async () => {
+    const { pool: plain } = await open({ initSession: undefined });
+    expect((await plain.addSession()).readiness).toBe('ready');
+    const { pool: initialized } = await open();
+    const session = await initialized.addSession();
+    expect(session.readiness).toBe('pending');
+    (await initialized.acquire({ session })).release('unused');
+    expect(session.readiness).toBe('ready');
+  });
+
   it('50 concurrent pool.fetch on maxPoolSize 5, maxUsageCount 7: no session over 7, every request counted once', async () => {
     const { pool, retired } = await open({ maxPoolSize: 5, sessionOptions: { maxUsageCount: 7 } });
     const responses = await Promise.all(Array.from({ length: 50 }, () => pool.fetch(`${site.origin}/ok`)));

@@ -149,6 +149,8 @@ describe('session machine, model-based', () => {
         sessionWaitTimeoutMs: 0,
         blockedStatusCodes: BLOCKED,
         sessionOptions: { ...LIMITS, maxAgeSecs: 3_000 },
+        // With an initSession a session starts `pending`, as the model does (without one it starts `ready`).
+        initSession: async () => {},
       });
       try {
         const session = await pool.addSession({ id: INPUT.id });
