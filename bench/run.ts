@@ -12,8 +12,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONTENDERS, type ContenderName } from './lib/contenders.js';
-import type { Row, Sample } from './lib/protocol.js';
+import { CONTENDERS } from './lib/contenders.js';
+import type { Column, Row, Sample } from './lib/protocol.js';
 import { median } from './lib/stats.js';
 import { type Medians, TARGETS } from './lib/targets.js';
 
@@ -110,7 +110,7 @@ function merge(rows: Row[], into: Map<string, Row>): void {
       into.set(row.id, structuredClone(row));
       continue;
     }
-    for (const [name, samples] of Object.entries(row.samples) as [ContenderName, Sample[]][]) {
+    for (const [name, samples] of Object.entries(row.samples) as [Column, Sample[]][]) {
       existing.samples[name] = [...(existing.samples[name] ?? []), ...samples];
     }
   }
@@ -128,7 +128,7 @@ function formatValue(value: number | undefined, unit: string): string {
   return value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(2);
 }
 
-function formatRatio(row: Row, medians: Medians, against: ContenderName): string {
+function formatRatio(row: Row, medians: Medians, against: Column): string {
   const m = medians.get(row.id);
   const ours = m?.ours;
   const other = m?.[against];
@@ -141,7 +141,17 @@ function formatRatio(row: Row, medians: Medians, against: ContenderName): string
 }
 
 function table(rows: Row[], medians: Medians): string {
-  const header = ['metric', 'unit', 'ours', 'Crawlee', 'floor', 'ours vs Crawlee', 'ours vs floor'];
+  const header = [
+    'metric',
+    'unit',
+    'ours',
+    'Crawlee',
+    'floor',
+    'XState floor',
+    'ours vs Crawlee',
+    'ours vs floor',
+    'ours vs XState floor',
+  ];
   const lines = rows.map((row) => {
     const m = medians.get(row.id);
     return [
@@ -150,8 +160,10 @@ function table(rows: Row[], medians: Medians): string {
       formatValue(m?.ours?.wall, row.unit),
       formatValue(m?.crawlee?.wall, row.unit),
       formatValue(m?.floor?.wall, row.unit),
+      formatValue(m?.xstate?.wall, row.unit),
       formatRatio(row, medians, 'crawlee'),
       formatRatio(row, medians, 'floor'),
+      formatRatio(row, medians, 'xstate'),
     ];
   });
   const all = [header, ...lines];
@@ -188,7 +200,7 @@ async function main(): Promise<void> {
     rows.map((row) => [
       row.id,
       Object.fromEntries(
-        (Object.keys(row.samples) as ContenderName[]).map((name) => [name, medianOf(row.samples[name])]),
+        (Object.keys(row.samples) as Column[]).map((name) => [name, medianOf(row.samples[name])]),
       ),
     ]),
   );
@@ -215,6 +227,7 @@ async function main(): Promise<void> {
       `\nWrite-through file store on the crawl: ${share('wall')} of the plain crawl's req/s (wall), ${share('cpu')} (CPU).`,
     );
   }
+  for (const row of rows.filter((each) => each.details)) console.log(`\n${row.label}:\n${row.details}`);
   if (outFile) {
     mkdirSync(dirname(outFile), { recursive: true });
     writeFileSync(outFile, `${JSON.stringify({ startedAt, machine, library, quick, rows }, null, 2)}\n`);

@@ -8,7 +8,7 @@ import type * as Library from '../../src/index.js';
 const entry = process.env.BENCH_LIB;
 const library: typeof Library = entry ? await import(entry) : await import('../../src/index.js');
 
-export const { SessionPool } = library;
+export const { SessionPool, sessionMachine } = library;
 // The test site is the workload, not what is measured: it always runs from source.
 export { NO_FAULTS, startTestSite } from '../../src/testing/index.js';
 export type SessionPool = Library.SessionPool;

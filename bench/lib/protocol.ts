@@ -5,6 +5,12 @@
  */
 import type { ContenderName } from './contenders.js';
 
+/**
+ * A column of the table: the three pools, and for outcome rows the XState floor (one raw `send` of
+ * `session.markGood` to an actor of our own `sessionMachine`, no pool around it).
+ */
+export type Column = ContenderName | 'xstate';
+
 export interface Sample {
   /** The value in the row's unit, from wall-clock time (or bytes, for heap rows). */
   wall: number;
@@ -19,9 +25,11 @@ export interface Row {
   unit: string;
   /** Whether a larger value is better (rates) or worse (durations, bytes). */
   better: 'higher' | 'lower';
-  samples: Partial<Record<ContenderName, Sample[]>>;
+  samples: Partial<Record<Column, Sample[]>>;
   /** Shown under the table, e.g. why a contender has no value. */
   note?: string;
+  /** A longer text printed after the targets (e.g. a CPU profile summary). */
+  details?: string;
 }
 
 /** Options every part receives from the runner. */
@@ -34,7 +42,7 @@ export interface PartOptions {
 export type Part = (options: PartOptions) => Promise<Row[]>;
 
 /** Adds a sample to a row, creating the contender's list on first use. */
-export function addSample(row: Row, contender: ContenderName, sample: Sample): void {
+export function addSample(row: Row, contender: Column, sample: Sample): void {
   const list = row.samples[contender] ?? [];
   list.push(sample);
   row.samples[contender] = list;

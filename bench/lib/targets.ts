@@ -1,7 +1,7 @@
 /** The issue's targets, as checks over the medians of a run. Reported, never asserted. */
-import type { ContenderName } from './contenders.js';
+import type { Column } from './protocol.js';
 
-export type Medians = Map<string, Partial<Record<ContenderName, { wall: number; cpu: number }>>>;
+export type Medians = Map<string, Partial<Record<Column, { wall: number; cpu: number }>>>;
 
 export interface Target {
   text: string;
@@ -11,13 +11,7 @@ export interface Target {
 
 type Basis = 'wall' | 'cpu';
 
-function ratio(
-  medians: Medians,
-  id: string,
-  against: ContenderName,
-  basis: Basis,
-  better: 'higher' | 'lower',
-) {
+function ratio(medians: Medians, id: string, against: Column, basis: Basis, better: 'higher' | 'lower') {
   const row = medians.get(id);
   const ours = row?.ours?.[basis];
   const other = row?.[against]?.[basis];
@@ -25,7 +19,7 @@ function ratio(
   return better === 'higher' ? ours / other : other / ours;
 }
 
-function atLeast(id: string, against: ContenderName, min: number, basis: Basis, text: string): Target {
+function atLeast(id: string, against: Column, min: number, basis: Basis, text: string): Target {
   return {
     text,
     check: (medians) => {
@@ -52,9 +46,25 @@ function absolute(
   };
 }
 
+/** The floor's CPU per request over ours: at least 1/1.15 means ours takes at most 1.15x the floor's. */
+function cpuPerRequestWithin(factor: number): Target {
+  return {
+    text: `client CPU per request <= ${factor}x the floor's (crawl)`,
+    check: (medians) => {
+      const row = medians.get('crawl.cpu');
+      const ours = row?.ours?.cpu;
+      const floor = row?.floor?.cpu;
+      if (ours === undefined || floor === undefined || !(floor > 0)) return undefined;
+      return { value: `${(ours / floor).toFixed(2)}x (cpu)`, met: ours / floor <= factor };
+    },
+  };
+}
+
 export const TARGETS: readonly Target[] = [
   atLeast('crawl.rps', 'floor', 0.95, 'wall', 'end-to-end crawl >= 0.95 of the floor (req/s)'),
   atLeast('crawl.rps', 'crawlee', 1.0, 'wall', "end-to-end crawl >= 1.0 of Crawlee's pool (req/s)"),
+  atLeast('crawl.rps', 'crawlee', 1.05, 'wall', "end-to-end crawl >= 1.05 of Crawlee's pool (req/s)"),
+  cpuPerRequestWithin(1.15),
   atLeast(
     'crawl.rps.churn',
     'crawlee',
@@ -71,6 +81,13 @@ export const TARGETS: readonly Target[] = [
   ),
   atLeast('outcomes.good@1000', 'crawlee', 0.5, 'cpu', "outcomes >= 0.5 of Crawlee's at 1,000 sessions"),
   atLeast('outcomes.good@10000', 'crawlee', 0.5, 'cpu', "outcomes >= 0.5 of Crawlee's at 10,000 sessions"),
+  atLeast(
+    'outcomes.good@1000',
+    'xstate',
+    0.8,
+    'cpu',
+    'getSession + markGood >= 0.8 of the XState floor at 1,000 sessions',
+  ),
   {
     text: 'outcomes: no worse than 2x slowdown from 1,000 to 100,000 sessions',
     check: (medians) => {
@@ -101,5 +118,18 @@ export const TARGETS: readonly Target[] = [
     (rate) => rate >= 5000,
     'churn >= 5,000/s at 100,000 sessions',
   ),
-  absolute('heap.empty', 'wall', 'B', (bytes) => bytes < 4096, 'under 4 KiB of heap per session (empty jar)'),
+  absolute(
+    'scale.teardown@100000',
+    'wall',
+    'ms',
+    (ms) => ms < 2000,
+    'teardown of 100,000 sessions in under 2 s',
+  ),
+  absolute(
+    'heap.empty',
+    'wall',
+    'B',
+    (bytes) => bytes <= 3072,
+    'at most 3 KiB of heap per idle session (empty jar)',
+  ),
 ];

@@ -5,7 +5,8 @@
  * - ours: `pool.fetch(url)` (cookies on every hop, outcome applied to the session machine);
  * - Crawlee: `SessionPool.getSession()`, the same undici + tough-cookie loop as the floor, then
  *   `retireOnBlockedStatusCodes` / `markGood` / `markBad` as a Crawlee crawler does;
- * - floor: bare undici, one jar per session, sessions taken round-robin, no pool logic.
+ * - floor: bare undici, one jar per session, sessions taken round-robin, no pool logic; like the pools, it replaces
+ *   a session's jar and agent after `maxUsageCount` uses (50 in the plain crawl, Crawlee's default; 7 in churn).
  * Part 4's write-through overhead is measured here too: ours again, with a file store in write-through mode.
  * The churn row runs 50 requests in flight with `maxUsageCount: 7` (sessions used up and replaced all the time,
  * through reserved uses in ours), and the row after it records the most requests one session served there.
@@ -16,6 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Configuration, SessionPool as CrawleeSessionPool } from '@crawlee/core';
@@ -24,6 +26,7 @@ import { AgentPerSession, type BaselineResponse, fetchWithJar } from '../lib/bas
 import { CONTENDERS, type ContenderName } from '../lib/contenders.js';
 import { NO_FAULTS, SessionPool } from '../lib/library.js';
 import { timed } from '../lib/measure.js';
+import { summarize } from '../lib/profile-summary.js';
 import { addSample, newRow, type Part } from '../lib/protocol.js';
 import { collectGarbage, rotate } from '../lib/stats.js';
 
@@ -34,6 +37,10 @@ const SITE_OPTIONS = {
   redirectRate: 0.1,
   requireCookies: true,
 };
+
+/** The plain crawl's `maxUsageCount` for every contender (the floor too): Crawlee's default, the same work for all. */
+const PLAIN_USAGE_LIMIT = 50;
+const PROFILE_TOP = 15;
 
 type Fetcher = {
   get(url: string): Promise<BaselineResponse>;
@@ -154,6 +161,32 @@ async function openFetcher(
   };
 }
 
+/**
+ * One more crawl of ours, under V8's sampling profiler: the functions with the most self and total time, so the
+ * next gap to the floor is visible without a profiler session.
+ */
+async function profileOurCrawl(
+  base: string,
+  sessions: number,
+  concurrency: number,
+  requests: number,
+): Promise<string> {
+  const fetcher = await openFetcher('ours', sessions, '', PLAIN_USAGE_LIMIT);
+  const profiler = new InspectorSession();
+  profiler.connect();
+  try {
+    await crawl(fetcher, base, Math.min(requests, sessions * 3), concurrency, 0);
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    await crawl(fetcher, base, requests, concurrency, 900_000);
+    const { profile } = await profiler.post('Profiler.stop');
+    return `pool.fetch, ${requests.toLocaleString('en')} requests (V8 CPU profile, top frames)\n${summarize(profile, PROFILE_TOP)}`;
+  } finally {
+    profiler.disconnect();
+    await fetcher.close();
+  }
+}
+
 /** `count` requests, `concurrency` at a time, over a fixed walk of the site's pages. */
 async function crawl(fetcher: Fetcher, base: string, count: number, concurrency: number, offset: number) {
   let issued = 0;
@@ -232,7 +265,12 @@ export const run: Part = async ({ quick, args }) => {
     const variants: Variant[] = [...CONTENDERS, 'ours-write-through'];
     for (let round = 0; round < rounds; round += 1) {
       for (const variant of rotate(variants, round)) {
-        const fetcher = await openFetcher(variant, sessions, join(stateRoot, `${variant}-${round}`));
+        const fetcher = await openFetcher(
+          variant,
+          sessions,
+          join(stateRoot, `${variant}-${round}`),
+          PLAIN_USAGE_LIMIT,
+        );
         await crawl(fetcher, site.url, Math.min(requests, sessions * 3), concurrency, 0);
         collectGarbage();
         const elapsed = await timed(() =>
@@ -251,6 +289,7 @@ export const run: Part = async ({ quick, args }) => {
         }
       }
     }
+    rps.details = await profileOurCrawl(site.url, sessions, concurrency, quick ? 300 : requests);
   } finally {
     site.stop();
     rmSync(stateRoot, { recursive: true, force: true });

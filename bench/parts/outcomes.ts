@@ -6,7 +6,9 @@
  * The pool is opened with limits that never retire a session by age or usage, so "good" measures the hot path
  * alone; in "mix", bad marks and blocked codes retire sessions and the pool replaces them, as in a crawl.
  */
+import { createActor } from 'xstate';
 import { type BenchSession, CONTENDERS, fillPool, NO_LIMITS, openPool } from '../lib/contenders.js';
+import { sessionMachine } from '../lib/library.js';
 import { measureRate } from '../lib/measure.js';
 import { addSample, newRow, type Part } from '../lib/protocol.js';
 import { collectGarbage, rotate, seededRandom } from '../lib/stats.js';
@@ -30,6 +32,8 @@ export const run: Part = async ({ quick, args }) => {
   );
 
   for (let round = 0; round < rounds; round += 1) {
+    addSample(good, 'xstate', await measureRate(xstateFloor(), durationMs, warmup));
+    collectGarbage();
     for (const name of rotate(CONTENDERS, round)) {
       const pool = await openPool(name, size, NO_LIMITS);
       await fillPool(pool, size);
@@ -57,3 +61,27 @@ export const run: Part = async ({ quick, args }) => {
   }
   return [good, mix];
 };
+
+const MARK_GOOD = { type: 'session.markGood' } as const;
+
+/**
+ * The XState floor: `session.markGood` sent straight to one actor of our own `sessionMachine`, with no pool, no
+ * parent and no facade, so "ours vs XState floor" is what the pool adds to the machine's own transition. The
+ * parent notification is stubbed, as the actor has no parent to tell.
+ */
+function xstateFloor(): () => void {
+  const now = Date.now();
+  const actor = createActor(sessionMachine.provide({ actions: { notifyStateChange: () => {} } }), {
+    input: {
+      id: 'floor',
+      createdAt: now,
+      expiresAt: now + NO_LIMITS.maxAgeSecs! * 1000,
+      maxUsageCount: NO_LIMITS.maxUsageCount!,
+      maxErrorScore: 3,
+      errorScoreDecrement: 0.5,
+      blockedStatusCodes: [401, 403, 429],
+    },
+  });
+  actor.start();
+  return () => actor.send(MARK_GOOD);
+}
