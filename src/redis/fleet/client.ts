@@ -277,6 +277,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
           }),
         );
       } else args.push('', '', '');
+      args.push(this.#waiters.length > 0 ? '1' : '0');
       if (request.exclude) for (const id of request.exclude) args.push(id);
       let reply: FleetReply;
       try {
@@ -493,12 +494,15 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     this.emit('leaseLost', held.sessionId, error);
   }
 
+  /** Retirements after the last one heard (replies to concurrent requests repeat the same ones). */
   #noteRetired(flat: string[] | undefined): void {
     if (!flat) return;
     for (let i = 0; i + 1 < flat.length; i += 2) {
+      const seq = Number(flat[i + 1]);
+      if (!(seq > Number(this.#retiredSeq))) continue;
       const member = flat[i] as string;
       const cut = member.lastIndexOf('|');
-      this.#retiredSeq = flat[i + 1] as string;
+      this.#retiredSeq = String(seq);
       this.emit('retired', member.slice(0, cut), member.slice(cut + 1));
     }
   }

@@ -138,7 +138,7 @@ return {ARGV[1], '0', '0', 1}
  * uses counted + leases in flight never pass maxUsageCount, leases in flight never pass maxConcurrency.
  * ARGV: 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any), 7 retirements seen (seq),
  * 8 register as waiter when nothing can be granted ('1'/'0'), 9 new id ('' = none), 10 new context JSON,
- * 11 new state JSON, 12… excluded ids.
+ * 11 new state JSON, 12 other requests of this worker are waiting ('1'/'0'), 13… excluded ids.
  * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live,
  * retired (member, seq)*, created (1/0)} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
  * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) · {'gen', g}.
@@ -164,8 +164,8 @@ if pinned ~= '' then
   if grantable(s, now) then chosen = pinned end
 else
   local excluded = {}
-  for i = 12, #ARGV do excluded[ARGV[i]] = true end
-  local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #ARGV - 11 + 2)
+  for i = 13, #ARGV do excluded[ARGV[i]] = true end
+  local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #ARGV - 12 + 2)
   local fallback, fallbackState
   for _, id in ipairs(ids) do
     local cs = load(id)
@@ -206,6 +206,8 @@ if not chosen then
   local nxt = redis.call('ZRANGE', K_AVAIL, 0, 0, 'WITHSCORES')
   return {'wait', nxt[2] or '', redis.call('HGET', K_META, 'live'), retiredSince(ARGV[7])}
 end
+-- A worker with no other request waiting is no longer a waiter: a wake-up goes to one that is.
+if ARGV[12] ~= '1' then redis.call('ZREM', K_WAIT, wid) end
 s.f = s.f + 1
 s.n = math.max(now + s.p, s.b)
 redis.call('ZADD', K_LEASES, now + ttl, chosen .. '|' .. token)
@@ -271,6 +273,7 @@ local now = nowMs()
 sweep(now)
 local member = id .. '|' .. token
 local held = redis.call('ZSCORE', K_LEASES, member)
+if ARGV[8] ~= '1' then redis.call('ZREM', K_WAIT, wid) end
 local s = load(id)
 if not s then
   redis.call('ZREM', K_LEASES, member)
