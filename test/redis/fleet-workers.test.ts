@@ -73,7 +73,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
     server = await RedisServer.start();
     site = await startFleetSite(3);
     plain = plainClient(server.url);
-    workers = [1, 2, 3, 4].map(() => spawnFleetWorker(config()));
+    workers = [1, 2, 3, 4].map(() => spawnFleetWorker(config({ workers: 4 })));
     await expectClean(workers);
     const made = workers.reduce(
       (sum, worker) => sum + (worker.lines.find((l) => l.t === 'done')?.made ?? 0),
@@ -109,9 +109,13 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
     server = await RedisServer.start();
     site = await startFleetSite(5);
     plain = plainClient(server.url);
-    const victim = spawnFleetWorker(config({ requests: 0, leaseTtlMs: 1500 }));
-    const others = [1, 2, 3].map(() => spawnFleetWorker(config({ requests: 60, leaseTtlMs: 1500 })));
+    const victim = spawnFleetWorker(config({ requests: 0, leaseTtlMs: 1500, workers: 4 }));
+    const others = [1, 2, 3].map(() =>
+      spawnFleetWorker(config({ requests: 60, leaseTtlMs: 1500, workers: 4 })),
+    );
     workers = [victim, ...others];
+    // The fault comes once every worker has joined (a worker still connecting would fail to open).
+    await until(() => workers.every((worker) => worker.count('ready') === 1), 60_000);
     await until(() => site !== undefined && site.total >= 60, 60_000);
     victim.child.kill('SIGKILL');
     await victim.exit;
@@ -140,7 +144,9 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
   it('Redis restarted with its append-only file: the workers pause, go on, and every use is counted', async () => {
     server = await RedisServer.start({ persistent: true });
     site = await startFleetSite(3);
-    workers = [1, 2].map(() => spawnFleetWorker(config({ requests: 80 })));
+    workers = [1, 2].map(() => spawnFleetWorker(config({ requests: 80, workers: 2 })));
+    // The fault comes once every worker has joined (a worker still connecting would fail to open).
+    await until(() => workers.every((worker) => worker.count('ready') === 1), 60_000);
     await until(() => site !== undefined && site.total >= 40, 60_000);
     await server.restart(300);
     await expectClean(workers);
@@ -169,7 +175,9 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
     server = await RedisServer.start();
     site = await startFleetSite(3);
     plain = plainClient(server.url);
-    workers = [1, 2].map(() => spawnFleetWorker(config({ requests: 80 })));
+    workers = [1, 2].map(() => spawnFleetWorker(config({ requests: 80, workers: 2 })));
+    // The fault comes once every worker has joined (a worker still connecting would fail to open).
+    await until(() => workers.every((worker) => worker.count('ready') === 1), 60_000);
     await until(() => site !== undefined && site.total >= 40, 60_000);
     const before = new Set(Object.keys(await plain.hgetall(`${TAG}:st`)));
     plain.disconnect();
@@ -199,8 +207,10 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
     site = await startFleetSite(1200);
     plain = plainClient(server.url);
     workers = [1, 2, 3].map(() =>
-      spawnFleetWorker(config({ requests: 24, leaseTtlMs: 1000, commandTimeoutMs: 300 })),
+      spawnFleetWorker(config({ requests: 24, leaseTtlMs: 1000, commandTimeoutMs: 300, workers: 3 })),
     );
+    // The fault comes once every worker has joined (a worker still connecting would fail to open).
+    await until(() => workers.every((worker) => worker.count('ready') === 1), 60_000);
     await until(() => site !== undefined && site.total >= 20, 60_000);
     server.pause();
     await new Promise((resolve) => setTimeout(resolve, 2500));
