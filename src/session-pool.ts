@@ -133,6 +133,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     this.#host = {
       now: () => clock.now(),
       reportCookieRejected: (rejection) => this.emit('cookieRejected', rejection),
+      createCookieJar: (sessionId) => this.#createCookieJar(sessionId),
       http: this.#http,
     };
     this.actor = createActor(
@@ -675,16 +676,26 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   #onSessionCreated(sessionId: string): void {
     const ref = findSessionRef(this.actor.system, sessionId);
     if (!ref) return; // retired while being spawned; #onSessionRetired reports it.
-    const jar = this.#pendingJars.get(sessionId) ?? createCookieJar(this.#cookieLimits);
+    const restored = this.#pendingJars.get(sessionId);
     this.#pendingJars.delete(sessionId);
-    const session = new Session(ref, jar, this.#host);
+    if (restored) this.#reportEvictions(sessionId, restored);
+    const session = new Session(ref, restored, this.#host);
     this.#sessions.set(sessionId, session);
-    onCookiesEvicted(jar, (evictions) => this.emit('cookiesEvicted', { sessionId, ...evictions }));
     this.#persistence?.track(session);
     // Proxies and profiles are bound in creation order; otherwise a transport is made on first use only.
     if (this.#http.assignsBindings) this.#http.transportOf(session);
     this.emit('sessionCreated', session);
     this.#acquirer.changes.notify();
+  }
+
+  /** A session's jar, made on its first cookie access; its evictions are reported as `cookiesEvicted`. */
+  #createCookieJar(sessionId: string): CookieJar {
+    return this.#reportEvictions(sessionId, createCookieJar(this.#cookieLimits));
+  }
+
+  #reportEvictions(sessionId: string, jar: CookieJar): CookieJar {
+    onCookiesEvicted(jar, (evictions) => this.emit('cookiesEvicted', { sessionId, ...evictions }));
+    return jar;
   }
 
   #onStateChanged(event: Extract<PoolEmitted, { type: 'sessionStateChanged' }>): void {
@@ -696,11 +707,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
   #onSessionRetired(event: Extract<PoolEmitted, { type: 'sessionRetired' }>): void {
     const session =
       this.#sessions.get(event.sessionId) ??
-      new Session(
-        retiredSessionActor(event.session),
-        this.#pendingJars.get(event.sessionId) ?? createCookieJar(this.#cookieLimits),
-        this.#host,
-      );
+      new Session(retiredSessionActor(event.session), this.#pendingJars.get(event.sessionId), this.#host);
     this.#sessions.delete(event.sessionId);
     this.#pendingJars.delete(event.sessionId);
     this.#persistence?.forget(event.sessionId);

@@ -17,6 +17,7 @@ import {
   browserCookiesFor,
   type CookieJar,
   cookieHeaderFor,
+  createCookieJar,
   readSetCookieHeader,
   serializeCookieJar,
   setCookieName,
@@ -73,6 +74,8 @@ export type SessionActorRef = ActorRefFrom<typeof sessionMachine>;
 export interface SessionHost {
   now(): number;
   reportCookieRejected(rejection: CookieRejection): void;
+  /** Makes the jar of a session that has none yet (on its first cookie access). */
+  createCookieJar(sessionId: string): CookieJar;
   /** The pool's HTTP layer (src/http/); absent for sessions made outside a pool. */
   http?: SessionHttpAccess;
 }
@@ -93,6 +96,9 @@ export type ResponseHeaders =
   | Record<string, string | string[] | number | undefined>
   | { get(name: string): string | null; getSetCookie?(): string[] };
 
+/** Read (never written) by sessions that have no jar of their own yet. */
+let NEVER_WRITTEN_JAR: CookieJar | undefined;
+
 const MARK_GOOD: SessionEvent = Object.freeze({ type: 'session.markGood' });
 const MARK_BAD: SessionEvent = Object.freeze({ type: 'session.markBad' });
 
@@ -101,16 +107,22 @@ const MARK_BAD: SessionEvent = Object.freeze({ type: 'session.markBad' });
  * mark sends the actor an event. Marks on a retired session are ignored.
  */
 export class Session {
-  /** The session's cookie jar (tough-cookie). */
-  readonly cookieJar: CookieJar;
   readonly #ref: SessionActorRef;
   readonly #host: SessionHost;
+  /** Made on first access: an idle session of a large pool holds no jar (about 650 bytes each). */
+  #jar: CookieJar | undefined;
 
-  /** @internal Sessions are created by their pool. */
-  constructor(ref: SessionActorRef, cookieJar: CookieJar, host: SessionHost) {
+  /** @internal Sessions are created by their pool; `cookieJar` is a restored jar, or undefined for a new one. */
+  constructor(ref: SessionActorRef, cookieJar: CookieJar | undefined, host: SessionHost) {
     this.#ref = ref;
-    this.cookieJar = cookieJar;
+    this.#jar = cookieJar;
     this.#host = host;
+  }
+
+  /** The session's cookie jar (tough-cookie). */
+  get cookieJar(): CookieJar {
+    this.#jar ??= this.#host.createCookieJar(this.#ref.getSnapshot().context.id);
+    return this.#jar;
   }
 
   get #context(): SessionContext {
@@ -365,12 +377,12 @@ export class Session {
 
   /** Cookies to send to `url`, as Playwright/Puppeteer cookie objects. A bad `url` throws `InvalidOptionError`. */
   getCookies(url: string | URL): BrowserCookie[] {
-    return browserCookiesFor(this.cookieJar, url);
+    return browserCookiesFor(this.#readableJar(), url);
   }
 
   /** The `Cookie` header value for `url`. A bad `url` throws `InvalidOptionError`. */
   getCookieString(url: string | URL): string {
-    return cookieHeaderFor(this.cookieJar, url);
+    return cookieHeaderFor(this.#readableJar(), url);
   }
 
   /**
@@ -382,7 +394,7 @@ export class Session {
    * ```
    */
   exportStorageState(): StorageState {
-    return exportStorageState(this.cookieJar, { now: this.#host.now() });
+    return exportStorageState(this.#readableJar(), { now: this.#host.now() });
   }
 
   /**
@@ -417,10 +429,17 @@ export class Session {
       blockedStatusCode: context.blockedStatusCode,
       reservedUses: context.reserved,
       readiness: context.readiness,
-      cookieJar: serializeCookieJar(this.cookieJar, ({ domain, cookieName, reason }) =>
+      cookieJar: serializeCookieJar(this.#readableJar(), ({ domain, cookieName, reason }) =>
         this.#host.reportCookieRejected({ sessionId: context.id, url: domain ?? '', cookieName, reason }),
       ),
     };
+  }
+
+  /** The jar for reading only: a session that has none yet reads an empty one instead of making its own. */
+  #readableJar(): CookieJar {
+    if (this.#jar) return this.#jar;
+    NEVER_WRITTEN_JAR ??= createCookieJar({ maxCookiesPerSession: 0, maxCookiesPerDomain: 0 });
+    return NEVER_WRITTEN_JAR;
   }
 
   #isLive(): boolean {
