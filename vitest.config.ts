@@ -38,10 +38,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Vitest's default (cores - 1) runs the files one by one on a 2-core machine, while several of our slow files
-    // mostly wait (on worker processes, lease TTLs, Redis restarts, a browser): three at a time on two cores keeps
-    // both busy while one of them waits.
-    maxWorkers: Math.max(3, availableParallelism()),
+    // Vitest's default (cores - 1) runs the files one by one on a 2-core machine, while most of our slow files
+    // wait on child processes, servers, Redis or a browser rather than on the CPU: two at a time halves the wait.
+    // Not more: the slow files also start processes of their own (README blocks, fleet workers, Chromium), and a
+    // third file at once left timing-sensitive files starved on two cores.
+    maxWorkers: Math.max(2, availableParallelism()),
     // Files share their worker's loaded modules (undici, xstate, Crawlee, our sources) instead of loading them
     // again for each of the 50-odd files: about a second of CPU per file. The tests keep no state in modules;
     // each file opens and closes its own pools, servers and processes.
