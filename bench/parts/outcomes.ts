@@ -31,9 +31,15 @@ export const run: Part = async ({ quick, args }) => {
     'higher',
   );
 
+  const spread = newRow(
+    `outcomes.xstateSpread@${size}`,
+    `XState alone: markGood to a random one of ${size.toLocaleString('en')} session actors (no pool)`,
+    'ops/s',
+    'higher',
+    'XState floor column only: what XState itself does when marks go to many actors (bench/xstate-random-actors.ts); compare with the getSession + markGood row.',
+  );
+
   for (let round = 0; round < rounds; round += 1) {
-    addSample(good, 'xstate', await measureRate(xstateFloor(), durationMs, warmup));
-    collectGarbage();
     for (const name of rotate(CONTENDERS, round)) {
       const pool = await openPool(name, size, NO_LIMITS);
       await fillPool(pool, size);
@@ -58,30 +64,55 @@ export const run: Part = async ({ quick, args }) => {
       await pool.teardown();
       collectGarbage();
     }
+    // After the pools, so XState's code is as warm for the floor as for ours.
+    for (const [row, count] of [
+      [good, 1],
+      [spread, size],
+    ] as const) {
+      const floor = xstateFloor(count);
+      addSample(row, 'xstate', await measureRate(floor.send, durationMs, warmup));
+      floor.stop();
+      collectGarbage();
+    }
   }
-  return [good, mix];
+  return [good, spread, mix];
 };
 
 const MARK_GOOD = { type: 'session.markGood' } as const;
 
 /**
- * The XState floor: `session.markGood` sent straight to one actor of our own `sessionMachine`, with no pool, no
- * parent and no facade, so "ours vs XState floor" is what the pool adds to the machine's own transition. The
- * parent notification is stubbed, as the actor has no parent to tell.
+ * The XState floor: `session.markGood` sent straight to actors of our own `sessionMachine` (one actor for the
+ * floor column, a random one of `count` for the spread row), with no pool, no parent and no facade, so "ours vs
+ * XState floor" is what the pool adds to the machine's own transition. The parent notification is stubbed, as
+ * the actors have no parent to tell.
  */
-function xstateFloor(): () => void {
+function xstateFloor(count: number): { send: () => void; stop: () => void } {
   const now = Date.now();
-  const actor = createActor(sessionMachine.provide({ actions: { notifyStateChange: () => {} } }), {
-    input: {
-      id: 'floor',
-      createdAt: now,
-      expiresAt: now + NO_LIMITS.maxAgeSecs! * 1000,
-      maxUsageCount: NO_LIMITS.maxUsageCount!,
-      maxErrorScore: 3,
-      errorScoreDecrement: 0.5,
-      blockedStatusCodes: [401, 403, 429],
-    },
+  const machine = sessionMachine.provide({ actions: { notifyStateChange: () => {} } });
+  const actors = Array.from({ length: count }, (_, index) => {
+    const actor = createActor(machine, {
+      input: {
+        id: `floor_${index}`,
+        createdAt: now,
+        expiresAt: now + NO_LIMITS.maxAgeSecs! * 1000,
+        maxUsageCount: NO_LIMITS.maxUsageCount!,
+        maxErrorScore: 3,
+        errorScoreDecrement: 0.5,
+        blockedStatusCodes: [401, 403, 429],
+        readiness: 'ready',
+      },
+    });
+    actor.start();
+    return actor;
   });
-  actor.start();
-  return () => actor.send(MARK_GOOD);
+  const only = actors[0]!;
+  return {
+    send:
+      count === 1
+        ? () => only.send(MARK_GOOD)
+        : () => actors[Math.floor(Math.random() * count)]!.send(MARK_GOOD),
+    stop: () => {
+      for (const actor of actors) actor.stop();
+    },
+  };
 }
