@@ -254,6 +254,27 @@ describe.skipIf(missing)('fleet protocol on a real redis-server', () => {
     expect(late.state?.u).toBe(1);
   }, 30_000);
 
+  it('a grant applied by a stalled Redis after its worker gave up is given back: no use counted, no wait for the TTL', async () => {
+    server = await RedisServer.start();
+    plain = plainClient(server.url);
+    const a = await open({ leaseTtlMs: 10_000, commandTimeoutMs: 300 }, 1);
+    const first = await a.acquire({ newSession: newSession({ maxUsageCount: 10 }) });
+    if (!isGrant(first)) throw new Error('no grant');
+    await a.release(first, { outcome: 'good' });
+    server.pause();
+    // Sent to the frozen server: no answer within commandTimeoutMs, but Redis runs it once it wakes.
+    expect(await a.acquire({})).toEqual({ kind: 'timeout' });
+    expect(a.connected).toBe(false);
+    server.resume();
+    await until(() => a.connected && a.counters.grantsGivenBack === 1, 5000);
+    const b = await open({ leaseTtlMs: 10_000 }, 1);
+    const next = await b.acquire({ deadline: Date.now() + 1000 });
+    if (!isGrant(next)) throw new Error('the session was not given back');
+    expect(next.sessionId).toBe(first.sessionId);
+    expect(next.state).toMatchObject({ u: 1, f: 1 });
+    expect(await plain.hget('{crawl}:meta', 'cancelled')).toBe('1');
+  }, 30_000);
+
   it('a holder that dies: its lease lapses after the TTL and counts as a use, exactly once', async () => {
     server = await RedisServer.start();
     plain = plainClient(server.url);

@@ -226,8 +226,9 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
       expect(state.u + state.f, id).toBeLessThanOrEqual(8);
     }
     const overlapping = site.markers().filter((id) => site !== undefined && site.maxInFlight(id) > 1);
+    const meta = await plain.hgetall(`${TAG}:meta`);
     console.info(
-      `[fleet] SIGSTOP 2.5 s, TTL 1 s, pages of 1.2 s: ${leaseLost} leases lost (signals fired), ${failed} requests aborted; ${overlapping.length} of ${site.markers().length} sessions seen with two requests in flight at the site`,
+      `[fleet] SIGSTOP 2.5 s, TTL 1 s, pages of 1.2 s: ${leaseLost} leases lost (signals fired), ${failed} requests aborted; ${overlapping.length} of ${site.markers().length} sessions seen with two requests in flight at the site; ${meta.expired ?? 0} leases lapsed, ${meta.cancelled ?? 0} grants nobody received given back; ${site.total} requests at the site for ${meta.used} uses counted`,
     );
     expect(site.mismatches).toBe(0);
   }, 120_000);

@@ -111,6 +111,11 @@ export interface FleetReleaseResult {
   state: FleetSessionState | undefined;
   /** Set when this release retired the session. */
   retiredNow: string | undefined;
+  /**
+   * Whether the release had to be sent again: then `lost` may mean that the first send got through and its
+   * answer was lost, not that the lease lapsed.
+   */
+  resent: boolean;
 }
 
 /** Why an acquire came back without a grant. */
@@ -142,6 +147,8 @@ export interface FleetClientCounters {
   leasesLost: number;
   wakeUps: number;
   commandTimeouts: number;
+  /** Grants whose answers were lost, given back. */
+  grantsGivenBack: number;
 }
 
 interface HeldLease {
@@ -172,6 +179,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     leasesLost: 0,
     wakeUps: 0,
     commandTimeouts: 0,
+    grantsGivenBack: 0,
   };
   #client: FleetClientConnection | undefined;
   #subscriber: Redis | Cluster | undefined;
@@ -184,6 +192,9 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
   #probe: NodeJS.Timeout | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   readonly #held = new Map<string, HeldLease>();
+  /** Tokens of grants asked for whose answer never came: given back once Redis answers again. */
+  readonly #abandoned = new Set<string>();
+  #cancelling: Promise<void> | undefined;
   readonly #waiters: Waiter[] = [];
 
   constructor(options: FleetConnectionOptions) {
@@ -248,8 +259,14 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     for (;;) {
       if (this.#closed) return { kind: 'closed' };
       request.signal?.throwIfAborted();
-      const token = `${this.workerId}:${++this.#tokens}`;
       const waits = request.deadline !== undefined && request.deadline > Date.now();
+      if (!this.#connected) {
+        // Every grant sent to a stalled Redis would be applied when it wakes, with nobody to receive it.
+        if (!waits) return { kind: 'timeout' };
+        await this.#pause(request, 100);
+        continue;
+      }
+      const token = `${this.workerId}:${++this.#tokens}`;
       const args: (string | number)[] = [
         ...this.keys.all,
         this.#generation,
@@ -284,7 +301,9 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
         this.counters.acquires += 1;
         reply = await this.#call('acquire', () => this.connection.fleetAcquire(...args));
       } catch {
-        // Redis is stalled or away: wait for it (bounded by the deadline) rather than fail the request.
+        // Redis is stalled or away. The grant may still be applied later: it is given back once Redis answers.
+        // The request waits for Redis (bounded by the deadline) rather than fail.
+        this.#abandoned.add(token);
         if (!waits) return { kind: 'timeout' };
         await this.#pause(request, 250);
         continue;
@@ -357,7 +376,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     const giveUpAt = Date.now() + 4 * this.options.leaseTtlMs;
     for (let attempt = 0; ; attempt += 1) {
       if (this.#generation !== generation || this.#closed)
-        return { status: 'stale', state: undefined, retiredNow: undefined };
+        return { status: 'stale', state: undefined, retiredNow: undefined, resent: attempt > 0 };
       try {
         this.counters.releases += 1;
         const reply = await this.#call('release', () => this.connection.fleetRelease(...args));
@@ -365,26 +384,30 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
           // The lease is lost with its generation: it is reported among the generation's lost leases.
           if (held) this.#held.set(held.token, held);
           await this.#generationChanged(String(reply[1] ?? ''));
-          return { status: 'stale', state: undefined, retiredNow: undefined };
+          return { status: 'stale', state: undefined, retiredNow: undefined, resent: attempt > 0 };
         }
         const status = reply[0] as 'ok' | 'lost' | 'gone';
-        if (status === 'lost' && held && !held.controller.signal.aborted)
+        if (status === 'lost' && attempt === 0 && held && !held.controller.signal.aborted)
           this.#loseLease(held, 'it lapsed in Redis before its release');
         if (reply[4] === 1 && this.#waiters.length > 0) this.#wakeNextWaiter();
         return {
           status,
           state: reply[1] ? (JSON.parse(reply[1] as string) as FleetSessionState) : undefined,
           retiredNow: (reply[2] as string) || undefined,
+          resent: attempt > 0,
         };
       } catch (error) {
         if (Date.now() > giveUpAt) throw error;
+        // Sent again only once Redis answers: every copy sent to a stalled Redis would run when it wakes.
         await sleep(Math.min(1000, 50 * 2 ** attempt));
+        while (!this.#connected && !this.#closed && Date.now() <= giveUpAt) await sleep(50);
       }
     }
   }
 
   /** Renews every held lease in one round trip; a lease past its local deadline is lost whatever Redis says. */
   async renewAll(): Promise<void> {
+    if (this.#abandoned.size > 0 && this.#connected) void this.#cancelAbandoned();
     if (this.#closed || (this.#held.size === 0 && this.#waiters.length === 0)) return;
     const now = Date.now();
     for (const held of this.#held.values()) {
@@ -456,6 +479,27 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     await Promise.all(
       [client, subscriber].map((connection) => connection?.quit().catch(() => connection.disconnect())),
     );
+  }
+
+  /** Gives back the grants whose answers were lost (one round trip, after a fault only). */
+  #cancelAbandoned(): Promise<void> {
+    this.#cancelling ??= (async () => {
+      const tokens = [...this.#abandoned];
+      if (tokens.length === 0 || this.#closed) return;
+      try {
+        const reply = await this.#call('cancel', () =>
+          this.connection.fleetCancel(...this.keys.all, this.#generation, this.workerId, ...tokens),
+        );
+        // In another generation, nothing of the old one is left to give back.
+        for (const token of tokens) this.#abandoned.delete(token);
+        if (reply[0] === 'ok' && Number(reply[1]) > 0) this.counters.grantsGivenBack += Number(reply[1]);
+      } catch {
+        // Tried again on the next renewal tick.
+      }
+    })().finally(() => {
+      this.#cancelling = undefined;
+    });
+    return this.#cancelling;
   }
 
   #grant(reply: FleetReply, token: string): FleetGrant {
@@ -611,6 +655,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     if (this.#connected || this.#closed) return;
     this.#connected = true;
     clearTimeout(this.#probe);
+    void this.#cancelAbandoned();
     this.emit('connectionRestored');
     // Waiters may have missed a wake-up while Redis was away.
     this.#wakeNextWaiter();

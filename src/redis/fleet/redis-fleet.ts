@@ -379,7 +379,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       .then((result) => {
         if (result.status === 'stale') return;
         if (result.status === 'ok' && outcome !== 'unused') this.#stats.requests += 1;
-        if (result.status === 'lost') this.#stats.leasesExpired += 1;
+        if (result.status === 'lost' && !result.resent) this.#stats.leasesExpired += 1;
         if (this.#seen.has(id) || result.status !== 'gone') this.#seen.set(id, current);
         const reason = result.retiredNow ?? (result.state?.r ? result.state.r : undefined);
         if (reason) this.#retireHere(id, reason);

@@ -88,12 +88,16 @@ local function wakeOne(now)
   return 0
 end
 -- A lease whose holder did not release or renew it in time: its use counts (the request may have gone out).
+-- Its holder may never have received the grant (a reply lost to a stall), so nor the cookies it carried: its
+-- next grant of the session sends the whole jar.
 local function lapse(member, now)
   redis.call('ZREM', K_LEASES, member)
   redis.call('HINCRBY', K_META, 'expired', 1)
   local id = string.match(member, '^(.*)|[^|]*$')
   local s = load(id)
   if not s then return end
+  local holder = string.match(member, '|([^|:]*):[^|]*$')
+  if holder then s.k[holder] = nil end
   if s.f > 0 then s.f = s.f - 1 end
   s.u = s.u + 1
   redis.call('HINCRBY', K_META, 'used', 1)
@@ -365,6 +369,41 @@ sweep(now)
 return {'ok', lost}
 `;
 
+/**
+ * Gives back grants whose replies never reached their worker (the command timed out, the grant was applied
+ * later): no request went out on them, so no use counts, and the worker gets the whole jar on its next grant.
+ * ARGV: 1 gen, 2 worker, 3… tokens. Reply: {'ok', cancelled} or {'gen', g}. Reads every lease: run only after a
+ * fault, never per request.
+ */
+const CANCEL = `${PRELUDE}
+local bad = checkGen()
+if bad then return bad end
+local now = nowMs()
+local wanted = {}
+for i = 3, #ARGV do wanted[ARGV[i]] = true end
+local cancelled = 0
+for _, member in ipairs(redis.call('ZRANGE', K_LEASES, 0, -1)) do
+  local token = string.match(member, '|([^|]*)$')
+  if token and wanted[token] then
+    redis.call('ZREM', K_LEASES, member)
+    local id = string.match(member, '^(.*)|[^|]*$')
+    local s = load(id)
+    if s then
+      if s.f > 0 then s.f = s.f - 1 end
+      s.k[ARGV[2]] = nil
+      if s.r == '' then refresh(id, s, now) end
+      save(id, s)
+    end
+    cancelled = cancelled + 1
+  end
+end
+if cancelled > 0 then
+  redis.call('HINCRBY', K_META, 'cancelled', cancelled)
+  wakeOne(now)
+end
+return {'ok', cancelled}
+`;
+
 /** Deletes every key of the pool, and only those (they are all declared). */
 const RESET = `
 redis.call('DEL', unpack(KEYS))
@@ -380,6 +419,7 @@ export interface FleetCommands {
   fleetAcquire(...args: (string | number)[]): Promise<FleetReply>;
   fleetRelease(...args: (string | number)[]): Promise<FleetReply>;
   fleetRenew(...args: (string | number)[]): Promise<FleetReply>;
+  fleetCancel(...args: (string | number)[]): Promise<FleetReply>;
   fleetReset(...args: (string | number)[]): Promise<number>;
 }
 
@@ -391,6 +431,7 @@ export function defineFleetScripts(client: Redis | Cluster): FleetClientConnecti
   client.defineCommand('fleetAcquire', { numberOfKeys: 9, lua: ACQUIRE });
   client.defineCommand('fleetRelease', { numberOfKeys: 9, lua: RELEASE });
   client.defineCommand('fleetRenew', { numberOfKeys: 9, lua: RENEW });
+  client.defineCommand('fleetCancel', { numberOfKeys: 9, lua: CANCEL });
   client.defineCommand('fleetReset', { numberOfKeys: 9, lua: RESET });
   return client as FleetClientConnection;
 }
