@@ -12,6 +12,7 @@ const PARTS: Record<string, () => Promise<{ run: Part }>> = {
   heap: () => import('./parts/heap.js'),
   crawl: () => import('./parts/crawl.js'),
   persistence: () => import('./parts/persistence.js'),
+  fleet: () => import('./parts/fleet.js'),
 };
 
 const [partName, ...rest] = process.argv.slice(2);

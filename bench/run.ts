@@ -47,6 +47,7 @@ function plan(): Job[] {
   }
   jobs.push({ part: 'crawl', args: [] });
   jobs.push({ part: 'persistence', args: [] });
+  jobs.push({ part: 'fleet', args: [] });
   return jobs.filter((job) => !only || only.includes(job.part));
 }
 
