@@ -132,4 +132,32 @@ export const TARGETS: readonly Target[] = [
     (bytes) => bytes <= 3072,
     'at most 3 KiB of heap per idle session (empty jar)',
   ),
+  {
+    text: 'fleet of 1 worker >= 0.8 of one in-memory pool (req/s)',
+    check: (medians) => {
+      const ratio = medians.get('fleet.ratio@1')?.ours?.wall;
+      return ratio === undefined ? undefined : { value: `${ratio.toFixed(2)} (wall)`, met: ratio >= 0.8 };
+    },
+  },
+  {
+    text: 'fleet: Redis commands per request flat (within 20%) from 1 to 4 workers',
+    check: (medians) => {
+      const one = medians.get('fleet.commands@1')?.ours?.wall;
+      const four = medians.get('fleet.commands@4')?.ours?.wall;
+      if (one === undefined || four === undefined || !(one > 0)) return undefined;
+      return { value: `${one.toFixed(1)} -> ${four.toFixed(1)}`, met: four <= one * 1.2 };
+    },
+  },
+  {
+    text: "fleet: adding a worker never lowers the fleet's req/s (1 -> 2 -> 4)",
+    check: (medians) => {
+      const rates = [1, 2, 4].map((workers) => medians.get(`fleet.rps@${workers}`)?.ours?.wall);
+      if (rates.some((rate) => rate === undefined)) return undefined;
+      const [one, two, four] = rates as [number, number, number];
+      return {
+        value: rates.map((rate) => Math.round(rate as number).toLocaleString('en')).join(' -> '),
+        met: two >= one && four >= two,
+      };
+    },
+  },
 ];
