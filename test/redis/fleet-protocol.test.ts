@@ -151,6 +151,30 @@ describe.skipIf(missing)('fleet protocol on a real redis-server', () => {
     expect(large).toBeLessThanOrEqual(small * 1.2);
   }, 60_000);
 
+  it('nothing in Redis grows with worker restarts: 30 workers in turn leave no field of their own behind', async () => {
+    server = await RedisServer.start();
+    plain = plainClient(server.url);
+    const sizes: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      const worker = await open({}, 1);
+      const grant = await worker.acquire({ newSession: newSession({ maxUsageCount: 1_000_000 }) });
+      if (!isGrant(grant)) throw new Error('no grant');
+      // Waits once (registered as a waiter), gives up, then releases and stops.
+      expect(await worker.acquire({ deadline: Date.now() + 60 })).toEqual({ kind: 'timeout' });
+      await worker.release(grant, { outcome: 'good', cookieSets: [['h;/;w', `{"w":${i}}`]] });
+      await worker.close();
+      clients.pop();
+      const states = Object.values(await plain.hgetall('{crawl}:st')).map(
+        (json) => JSON.parse(json) as { k: Record<string, number> },
+      );
+      for (const state of states) expect(Object.keys(state.k).length).toBeLessThanOrEqual(4);
+      sizes.push((await plain.hlen('{crawl}:meta')) + (await plain.zcard('{crawl}:wait')) + states.length);
+    }
+    expect(Number(await plain.hget('{crawl}:meta', 'live'))).toBe(1);
+    expect(await plain.zcard('{crawl}:wait')).toBe(0);
+    expect(new Set(sizes.slice(5)).size).toBe(1);
+  }, 60_000);
+
   it('nested prefixes are isolated: resetting crawl: leaves crawl:shop: whole', async () => {
     server = await RedisServer.start();
     plain = plainClient(server.url);
