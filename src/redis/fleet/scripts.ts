@@ -19,6 +19,7 @@ local K_META, K_AVAIL, K_ST, K_REC, K_LEASES, K_JAR, K_JLOG, K_RETIRED, K_WAIT =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local TAG = string.sub(K_META, 1, -6)
 local TOMBSTONES = 2000
+local AFFINITY = 4
 local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -169,8 +170,10 @@ if pinned ~= '' then
 else
   local excluded = {}
   for i = 13, #ARGV do excluded[ARGV[i]] = true end
-  local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #ARGV - 12 + 2)
-  local fallback, fallbackState
+  -- Among the few least recently granted, one this worker already holds a copy of is preferred (no adoption,
+  -- no new connection there); else the least recently granted. A bounded look: O(1) whatever the pool size.
+  local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #ARGV - 12 + AFFINITY)
+  local fallback, fallbackState, first, firstState
   for _, id in ipairs(ids) do
     local cs = load(id)
     if not cs then
@@ -179,16 +182,19 @@ else
       retire(id, cs, 'expired')
       save(id, cs)
     elseif grantable(cs, now) then
-      if not excluded[id] then
+      if excluded[id] then
+        if not fallback then fallback, fallbackState = id, cs end
+      elseif cs.k[wid] ~= nil then
         chosen, s = id, cs
         break
-      elseif not fallback then
-        fallback, fallbackState = id, cs
+      elseif not first then
+        first, firstState = id, cs
       end
     else
       refresh(id, cs, now)
     end
   end
+  if not chosen and first then chosen, s = first, firstState end
   if not chosen and fallback then chosen, s = fallback, fallbackState end
   if not chosen then
     local live = tonumber(redis.call('HGET', K_META, 'live'))
