@@ -35,6 +35,14 @@ export type {
 } from '../machines/session.machine.js';
 export { MAX_DEADLINE_MS, sessionMachine, USABLE_STATES } from '../machines/session.machine.js';
 export type { AcquireOptions } from './acquisition/acquirer.js';
+export type {
+  FleetHost,
+  FleetPoolStats,
+  FleetStats,
+  FleetUse,
+  FleetUseRequest,
+  SessionFleet,
+} from './acquisition/fleet.js';
 export { SessionLease } from './acquisition/lease.js';
 export { type Clock, systemClock } from './clock.js';
 export {
