@@ -5,12 +5,12 @@
  * so that a command sent twice has the effect of one.
  */
 import { RedisUnavailableError } from '../errors.js';
-import { Redis } from './ioredis.js';
+import { type Cluster, Redis } from './ioredis.js';
 import type { ResolvedRedisConnection } from './options.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 
 /** Reconnection back-off: 50 ms growing to 1 s, forever (a crawl waits for its Redis). */
-function retryStrategy(times: number): number {
+export function retryStrategy(times: number): number {
   return Math.min(50 * times, 1000);
 }
 
@@ -26,30 +26,42 @@ export async function connectRedis(config: ResolvedRedisConnection, name: string
     autoResendUnfulfilledCommands: true,
     retryStrategy,
   });
+  await connectWithin(client, config.connectTimeoutMs, config.redactedUrl);
+  return defineScripts(client);
+}
+
+/**
+ * Opens a lazily connecting ioredis client (one node or a Cluster) and waits for its first answer, or throws
+ * `RedisUnavailableError` naming `where` once `timeoutMs` pass (the client is disconnected then). Reconnections
+ * after that are ioredis's own. Without an `error` listener ioredis logs every reconnection error; outages are
+ * reported through the pool's events instead.
+ */
+export async function connectWithin(
+  connection: Redis | Cluster,
+  timeoutMs: number,
+  where: string,
+): Promise<void> {
   let lastError: Error | undefined;
-  // Without a listener ioredis logs every reconnection error; the pool reports outages through its own events.
-  client.on('error', (error: Error) => {
+  connection.on('error', (error: Error) => {
     lastError = error;
   });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      client.connect(),
+      connection.connect(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(lastError ?? new Error(`no answer within ${config.connectTimeoutMs} ms`)),
-          config.connectTimeoutMs,
+          () => reject(lastError ?? new Error(`no answer within ${timeoutMs} ms`)),
+          timeoutMs,
         );
       }),
     ]);
-    await client.ping();
+    await connection.ping();
   } catch (error) {
-    client.disconnect();
+    connection.disconnect();
     const cause = lastError ?? error;
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new RedisUnavailableError(config.redactedUrl, detail, { cause });
+    throw new RedisUnavailableError(where, cause instanceof Error ? cause.message : String(cause), { cause });
   } finally {
     clearTimeout(timer);
   }
-  return defineScripts(client);
 }

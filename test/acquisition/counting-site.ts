@@ -2,9 +2,11 @@
  * A real node:http server on 127.0.0.1 that counts requests per session by a marker the test controls: each
  * session's jar gets a `marker=<session id>` cookie before its first request (in `initSession`), so the count
  * does not depend on a cookie the server sets on a first visit (which races). It also records how many requests
- * of one session were in flight at once.
+ * of one session were in flight at once. A client that names the session in an `x-session` header (the fleet
+ * tests' workers do) has each request's marker checked against it: a cookie of another session is a mismatch.
  *
- * Routes: `/ok` 200, `/block` 403, `/fail` 500, `/slow` 200 after `slowMs`. Every answer waits `delayMs` first.
+ * Routes: `/ok` and `/page/<n>` 200, `/block` 403, `/fail` 500, `/slow` 200 after `slowMs`. Every answer waits
+ * `delayMs` first.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -21,6 +23,8 @@ export interface CountingSite {
   markers(): string[];
   /** Requests that came without a marker. */
   unmarked: number;
+  /** Requests whose marker cookie was not the session their `x-session` header named. */
+  readonly mismatches: number;
   total: number;
   reset(): void;
   /** Resolves once every connection to the server has closed (no request can still arrive). */
@@ -47,7 +51,7 @@ export async function startCountingSite(
   const maxInFlight = new Map<string, number>();
   const sockets = new Set<Socket>();
   const idleWaiters: (() => void)[] = [];
-  const state = { unmarked: 0, total: 0 };
+  const state = { unmarked: 0, total: 0, mismatches: 0 };
 
   const finish = (marker: string | undefined, res: ServerResponse, status: number) => {
     if (!res.writableEnded && !res.destroyed)
@@ -58,7 +62,9 @@ export async function startCountingSite(
   const server = createServer((req, res) => {
     state.total += 1;
     const marker = markerOf(req.headers.cookie);
+    const claimed = req.headers['x-session'];
     if (marker === undefined) state.unmarked += 1;
+    else if (claimed !== undefined && claimed !== marker) state.mismatches += 1;
     else {
       counts.set(marker, (counts.get(marker) ?? 0) + 1);
       const now = (inFlight.get(marker) ?? 0) + 1;
@@ -67,7 +73,13 @@ export async function startCountingSite(
     }
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     const status =
-      path === '/block' ? 403 : path === '/fail' ? 500 : path === '/ok' || path === '/slow' ? 200 : 404;
+      path === '/block'
+        ? 403
+        : path === '/fail'
+          ? 500
+          : path === '/ok' || path === '/slow' || path.startsWith('/page/')
+            ? 200
+            : 404;
     const wait = delayMs + (path === '/slow' ? slowMs : 0);
     const timer = setTimeout(() => finish(marker, res, status), wait);
     res.on('close', () => {
@@ -92,6 +104,9 @@ export async function startCountingSite(
     count: (marker) => counts.get(marker) ?? 0,
     maxInFlight: (marker) => maxInFlight.get(marker) ?? 0,
     markers: () => [...counts.keys()],
+    get mismatches() {
+      return state.mismatches;
+    },
     get unmarked() {
       return state.unmarked;
     },
@@ -104,6 +119,7 @@ export async function startCountingSite(
       maxInFlight.clear();
       state.unmarked = 0;
       state.total = 0;
+      state.mismatches = 0;
     },
     idle: () =>
       sockets.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetClient } from '../../src/redis/fleet/client.js';
-import { type FleetSite, startFleetSite } from './fleet-site.js';
+import { type CountingSite, startCountingSite } from '../acquisition/counting-site.js';
 import { type FleetWorker, fleetStates, plainClient, spawnFleetWorker, until } from './helpers.js';
 import { RedisServer, redisMissing } from './redis-server.js';
 
@@ -15,7 +15,7 @@ const TAG = '{fleet}';
 
 describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
   let server: RedisServer | undefined;
-  let site: FleetSite | undefined;
+  let site: CountingSite | undefined;
   let plain: Redis | undefined;
   let workers: FleetWorker[] = [];
 
@@ -71,7 +71,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
 
   it('4 workers × 4 lanes, 400 requests: requests = sum of usage counts, limits hold, cookies stay with their session, each retirement heard once', async () => {
     server = await RedisServer.start();
-    site = await startFleetSite(3);
+    site = await startCountingSite({ delayMs: 3 });
     plain = plainClient(server.url);
     workers = [1, 2, 3, 4].map(() => spawnFleetWorker(config({ workers: 4 })));
     await expectClean(workers);
@@ -107,7 +107,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
 
   it('a worker SIGKILLed mid-crawl: its in-flight uses are counted when their leases lapse; no session serves past maxUsageCount', async () => {
     server = await RedisServer.start();
-    site = await startFleetSite(5);
+    site = await startCountingSite({ delayMs: 5 });
     plain = plainClient(server.url);
     const victim = spawnFleetWorker(config({ requests: 0, leaseTtlMs: 1500, workers: 4 }));
     const others = [1, 2, 3].map(() =>
@@ -143,7 +143,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
 
   it('Redis restarted with its append-only file: the workers pause, go on, and every use is counted', async () => {
     server = await RedisServer.start({ persistent: true });
-    site = await startFleetSite(3);
+    site = await startCountingSite({ delayMs: 3 });
     workers = [1, 2].map(() => spawnFleetWorker(config({ requests: 80, workers: 2 })));
     // The fault comes once every worker has joined (a worker still connecting would fail to open).
     await until(() => workers.every((worker) => worker.count('ready') === 1), 60_000);
@@ -173,7 +173,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
 
   it('Redis restarted without persistence: every worker hears stateLost once, no session comes back, maxPoolSize holds', async () => {
     server = await RedisServer.start();
-    site = await startFleetSite(3);
+    site = await startCountingSite({ delayMs: 3 });
     plain = plainClient(server.url);
     workers = [1, 2].map(() => spawnFleetWorker(config({ requests: 80, workers: 2 })));
     // The fault comes once every worker has joined (a worker still connecting would fail to open).
@@ -204,7 +204,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
   it("Redis frozen (SIGSTOP) past the lease TTL: holders' signals fire, limits hold; two holders of one session are measured", async () => {
     server = await RedisServer.start();
     // Each page takes longer than the lease TTL: leases live on renewals, and requests are in flight at the stall.
-    site = await startFleetSite(1200);
+    site = await startCountingSite({ delayMs: 1200 });
     plain = plainClient(server.url);
     workers = [1, 2, 3].map(() =>
       spawnFleetWorker(config({ requests: 24, leaseTtlMs: 1000, commandTimeoutMs: 300, workers: 3 })),

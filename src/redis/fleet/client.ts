@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { RedisUnavailableError } from '../../errors.js';
+import { connectWithin, retryStrategy } from '../connection.js';
 import { Cluster, Redis } from '../ioredis.js';
 import { redactRedisUrl } from '../options.js';
 import { FleetCommandTimeoutError, FleetLeaseLostError } from './errors.js';
@@ -675,7 +676,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       connectTimeout: this.options.connectTimeoutMs,
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
-      retryStrategy: (times: number) => Math.min(50 * times, 1000),
+      retryStrategy,
     };
     const connection =
       kind === 'cluster'
@@ -684,35 +685,11 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
             {
               redisOptions: base,
               lazyConnect: true,
-              clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
+              clusterRetryStrategy: retryStrategy,
             },
           )
         : new Redis(this.options.redisUrl ?? 'redis://127.0.0.1:6379/0', base);
-    let lastError: Error | undefined;
-    connection.on('error', (error: Error) => {
-      lastError = error;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        connection.connect(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(lastError ?? new Error(`no answer within ${this.options.connectTimeoutMs} ms`)),
-            this.options.connectTimeoutMs,
-          );
-        }),
-      ]);
-      await connection.ping();
-    } catch (error) {
-      connection.disconnect();
-      const cause = lastError ?? error;
-      throw new RedisUnavailableError(this.#where(), cause instanceof Error ? cause.message : String(cause), {
-        cause,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
+    await connectWithin(connection, this.options.connectTimeoutMs, this.#where());
     return connection;
   }
 }
