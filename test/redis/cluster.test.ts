@@ -62,17 +62,7 @@ describe.skipIf(missing)('fleet protocol on a 3-master Redis Cluster', () => {
           const grant = await client.acquire({
             newSession: () => {
               n += 1;
-              return {
-                id: `${prefix}${n}`,
-                record: '{}',
-                maxUsageCount: 4,
-                maxErrorScore: 10,
-                expiresAt: Date.now() + 60_000,
-                blockedUntil: 0,
-                maxConcurrency: 1,
-                minDelayMs: 0,
-                errorScoreDecrement: 0.5,
-              };
+              return newSessionSpec(`${prefix}${n}`);
             },
             deadline: Date.now() + 10_000,
           });
@@ -102,17 +92,7 @@ describe.skipIf(missing)('fleet protocol on a 3-master Redis Cluster', () => {
     const inner = await open('crawl:shop:');
     for (const client of [outer, inner]) {
       const grant = await client.acquire({
-        newSession: () => ({
-          id: `reset-${client.keys.tag}`,
-          record: '{}',
-          maxUsageCount: 4,
-          maxErrorScore: 10,
-          expiresAt: Date.now() + 60_000,
-          blockedUntil: 0,
-          maxConcurrency: 1,
-          minDelayMs: 0,
-          errorScoreDecrement: 0.5,
-        }),
+        newSession: () => newSessionSpec(`reset-${client.keys.tag}`),
       });
       if (!isGrant(grant)) throw new Error('no grant');
       await client.release(grant, { outcome: 'good' });
@@ -172,3 +152,18 @@ describe.skipIf(missing)('fleet protocol on a 3-master Redis Cluster', () => {
     }
   }, 60_000);
 });
+
+/** A new session for the protocol: 4 uses, one request at a time, a minute to live. */
+function newSessionSpec(id: string) {
+  return {
+    id,
+    record: '{}',
+    maxUsageCount: 4,
+    maxErrorScore: 10,
+    expiresAt: Date.now() + 60_000,
+    blockedUntil: 0,
+    maxConcurrency: 1,
+    minDelayMs: 0,
+    errorScoreDecrement: 0.5,
+  };
+}

@@ -109,21 +109,7 @@ export class RedisServer {
     else args.push('--appendonly', 'no');
     const child = spawn(REDIS_SERVER_BIN as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}: ${output}`));
-      });
-    });
+    await readyToAcceptConnections(child, 'redis-server');
     child.stdout?.resume();
   }
 }
@@ -238,23 +224,28 @@ export class RedisCluster {
     ];
     const child = spawn(REDIS_SERVER_BIN as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`cluster node did not start: ${output}`)), 10_000);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`cluster node exited with ${code}: ${output}`));
-      });
-    });
+    await readyToAcceptConnections(child, 'cluster node');
     child.stdout?.resume();
   }
 }
 
 const REDIS_CLI_BIN = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+
+/** Resolves once a starting redis-server says it accepts connections; rejects if it exits or takes over 10 s. */
+function readyToAcceptConnections(child: ChildProcess, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${output}`)), 10_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${output}`));
+    });
+  });
+}
