@@ -74,11 +74,57 @@ export const run: Part = async ({ quick, args }) => {
       floor.stop();
       collectGarbage();
     }
+    const mixFloor = xstateMixFloor(seededRandom(round + 1));
+    addSample(mix, 'xstate', await measureRate(mixFloor.send, durationMs, warmup));
+    mixFloor.stop();
+    collectGarbage();
   }
   return [good, spread, mix];
 };
 
 const MARK_GOOD = { type: 'session.markGood' } as const;
+const MARK_BAD = { type: 'session.markBad' } as const;
+const BLOCKED = { type: 'session.responseStatus', statusCode: 403 } as const;
+
+/** A started actor of our `sessionMachine` with the bench's limits and no parent to notify. */
+function floorActor(id: string) {
+  const now = Date.now();
+  const actor = createActor(sessionMachine.provide({ actions: { notifyStateChange: () => {} } }), {
+    input: {
+      id,
+      createdAt: now,
+      expiresAt: now + NO_LIMITS.maxAgeSecs! * 1000,
+      maxUsageCount: NO_LIMITS.maxUsageCount!,
+      maxErrorScore: 3,
+      errorScoreDecrement: 0.5,
+      blockedStatusCodes: [401, 403, 429],
+      readiness: 'ready',
+    },
+  });
+  actor.start();
+  return actor;
+}
+
+/**
+ * The XState floor of the 95/3/2 mix: the same draws sent straight to one actor, which is replaced by a new one
+ * when it retires (as the pools replace a retired session), with no pool around it.
+ */
+function xstateMixFloor(random: () => number): { send: () => void; stop: () => void } {
+  let made = 0;
+  let actor = floorActor(`mix_${made}`);
+  return {
+    send: () => {
+      if (actor.getSnapshot().status !== 'active') {
+        actor.stop();
+        made += 1;
+        actor = floorActor(`mix_${made}`);
+      }
+      const draw = random();
+      actor.send(draw < 0.95 ? MARK_GOOD : draw < 0.98 ? MARK_BAD : BLOCKED);
+    },
+    stop: () => actor.stop(),
+  };
+}
 
 /**
  * The XState floor: `session.markGood` sent straight to actors of our own `sessionMachine` (one actor for the
@@ -87,24 +133,7 @@ const MARK_GOOD = { type: 'session.markGood' } as const;
  * the actors have no parent to tell.
  */
 function xstateFloor(count: number): { send: () => void; stop: () => void } {
-  const now = Date.now();
-  const machine = sessionMachine.provide({ actions: { notifyStateChange: () => {} } });
-  const actors = Array.from({ length: count }, (_, index) => {
-    const actor = createActor(machine, {
-      input: {
-        id: `floor_${index}`,
-        createdAt: now,
-        expiresAt: now + NO_LIMITS.maxAgeSecs! * 1000,
-        maxUsageCount: NO_LIMITS.maxUsageCount!,
-        maxErrorScore: 3,
-        errorScoreDecrement: 0.5,
-        blockedStatusCodes: [401, 403, 429],
-        readiness: 'ready',
-      },
-    });
-    actor.start();
-    return actor;
-  });
+  const actors = Array.from({ length: count }, (_, index) => floorActor(`floor_${index}`));
   const only = actors[0]!;
   return {
     send:
