@@ -184,11 +184,11 @@ export class SessionAcquirer {
   #pickReserves = false;
   #pickExclude: ReadonlySet<string> | undefined;
   readonly #acceptPick = (id: string): boolean =>
-    this.#canTake(id, this.#pickAt, this.#pickReserves) && !this.#pickExclude?.has(id);
+    this.#canTake(id, this.#pickAt, this.#pickReserves, false) && !this.#pickExclude?.has(id);
   readonly #isClean = (id: string): boolean => (this.#host.session(id)?.errorScore ?? 1) === 0;
   /** For a reserved use: a session that `#acceptPick` takes and that has no request in flight. */
   readonly #isIdlePick = (id: string): boolean =>
-    this.#acceptPick(id) && this.#host.session(id)?.reservedUses === 0;
+    this.#canTake(id, this.#pickAt, this.#pickReserves, true) && !this.#pickExclude?.has(id);
 
   #judgeBy(at: number, reserves: boolean, exclude: ReadonlySet<string> | undefined): void {
     this.#pickAt = at;
@@ -386,13 +386,14 @@ export class SessionAcquirer {
     );
   }
 
-  /** Whether the session can take a request now, or will once its pending init has run. */
-  #canTake(id: string, now: number, reserve: boolean): boolean {
+  /** Whether the session can take a request now, or will once its pending init has run; `idleOnly`: and none is in flight. */
+  #canTake(id: string, now: number, reserve: boolean, idleOnly: boolean): boolean {
     const session = this.#host.session(id);
     if (!session) return false;
     const snapshot = session.actor.getSnapshot();
     const context = snapshot.context;
     if (!USABLE_STATES.has(stateNameOf(snapshot.value)) || context.expiresAt <= now) return false;
+    if (idleOnly && context.reserved > 0) return false;
     if (context.readiness === 'pending') return hasUnreservedUse(context);
     if (context.readiness !== 'ready') return false;
     return reserve
