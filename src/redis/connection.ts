@@ -14,11 +14,19 @@ export function retryStrategy(times: number): number {
   return Math.min(50 * times, 1000);
 }
 
-/** Connects (or throws `RedisUnavailableError`) and registers the scripts. */
-export async function connectRedis(config: ResolvedRedisConnection, name: string): Promise<ScriptedRedis> {
+/**
+ * Connects (or throws `RedisUnavailableError`) and registers the scripts. A `subscriber` connection leaves
+ * resubscribing to `subscribeAcrossReconnects`.
+ */
+export async function connectRedis(
+  config: ResolvedRedisConnection,
+  name: string,
+  role: 'commands' | 'subscriber' = 'commands',
+): Promise<ScriptedRedis> {
   const client = new Redis(config.url, {
     ...config.redisOptions,
     connectionName: name,
+    autoResubscribe: role === 'commands',
     lazyConnect: true,
     connectTimeout: config.connectTimeoutMs,
     maxRetriesPerRequest: null,
@@ -64,4 +72,19 @@ export async function connectWithin(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Subscribes to `channel` now and again after every reconnection. ioredis's own resubscription (a single node's
+ * `autoResubscribe`) drops the promise of its SUBSCRIBE, which rejects unhandled when the connection is closed
+ * before the reply; so a single-node subscriber is opened with `autoResubscribe: false` and resubscribes here.
+ * A Cluster's subscriber resubscribes by itself and handles its own failures.
+ */
+export async function subscribeAcrossReconnects(connection: Redis | Cluster, channel: string): Promise<void> {
+  await connection.subscribe(channel);
+  if (!(connection instanceof Redis)) return;
+  connection.on('ready', () => {
+    // A failure here means the connection closed again; the next 'ready' subscribes anew.
+    connection.subscribe(channel).catch(() => undefined);
+  });
 }

@@ -4,7 +4,7 @@
  * and the wake-ups of hand-outs waiting for a lease to free or a session to appear.
  */
 import type { Redis } from 'ioredis';
-import { connectRedis } from './connection.js';
+import { connectRedis, subscribeAcrossReconnects } from './connection.js';
 import type { FleetMirror } from './mirror.js';
 import type { PoolMessage, RedisSessionStore } from './redis-store.js';
 
@@ -38,10 +38,11 @@ export class FleetLink {
     const subscriber = await connectRedis(
       this.#store.config,
       `session-supervisor:${this.#store.storeId}:events`,
+      'subscriber',
     );
     this.#subscriber = subscriber;
     subscriber.on('message', (_channel: string, text: string) => this.#onMessage(text));
-    await subscriber.subscribe(`${this.#store.keyPrefix}events`);
+    await subscribeAcrossReconnects(subscriber, `${this.#store.keyPrefix}events`);
     const client = this.#store.client;
     client.on('close', () => {
       if (!this.#connected || this.#closed) return;

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { RedisUnavailableError } from '../../errors.js';
-import { connectWithin, retryStrategy } from '../connection.js';
+import { connectWithin, retryStrategy, subscribeAcrossReconnects } from '../connection.js';
 import { Cluster, Redis } from '../ioredis.js';
 import { redactRedisUrl } from '../options.js';
 import { FleetCommandTimeoutError, FleetLeaseLostError } from './errors.js';
@@ -235,7 +235,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     this.#subscriber.on('message', (channel: string) => {
       if (channel === this.keys.channel(this.workerId)) this.#onWake();
     });
-    await this.#subscriber.subscribe(this.keys.channel(this.workerId));
+    await subscribeAcrossReconnects(this.#subscriber, this.keys.channel(this.workerId));
     const client = this.#client;
     client.on('close', () => this.#lost(new Error('connection closed')));
     client.on('ready', () => this.#restored());
@@ -668,7 +668,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       : redactRedisUrl(this.options.redisUrl ?? '');
   }
 
-  async #connect(kind: ConnectionKind, role: string): Promise<Redis | Cluster> {
+  async #connect(kind: ConnectionKind, role: 'cmd' | 'sub'): Promise<Redis | Cluster> {
     const base = {
       ...(this.options.redisOptions ?? {}),
       connectionName: `session-supervisor:fleet:${this.workerId}:${role}`,
@@ -676,6 +676,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       connectTimeout: this.options.connectTimeoutMs,
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
+      autoResubscribe: role !== 'sub',
       retryStrategy,
     };
     const connection =
