@@ -203,14 +203,16 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
 
   it("Redis frozen (SIGSTOP) past the lease TTL: holders' signals fire, limits hold; two holders of one session are measured", async () => {
     server = await RedisServer.start();
-    // Each page takes longer than the lease TTL: leases live on renewals, and requests are in flight at the stall.
-    site = await startCountingSite({ delayMs: 1200 });
+    // Each page takes longer than the lease TTL plus a renewal period (1 s + 333 ms): leases live on renewals,
+    // and a request that began just before the stall is still in flight when its holder finds the lease lost.
+    site = await startCountingSite({ delayMs: 2000 });
     plain = plainClient(server.url);
     workers = [1, 2, 3].map(() =>
-      spawnFleetWorker(config({ requests: 24, leaseTtlMs: 1000, commandTimeoutMs: 300, workers: 3 })),
+      spawnFleetWorker(config({ requests: 16, leaseTtlMs: 1000, commandTimeoutMs: 300, workers: 3 })),
     );
     // The fault comes once every worker has joined (a worker still connecting would fail to open).
     await until(() => workers.every((worker) => worker.count('ready') === 1), 60_000);
+    // The stall begins as the second wave of requests arrives: their leases were granted just before.
     await until(() => site !== undefined && site.total >= 20, 60_000);
     server.pause();
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -228,7 +230,7 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
     const overlapping = site.markers().filter((id) => site !== undefined && site.maxInFlight(id) > 1);
     const meta = await plain.hgetall(`${TAG}:meta`);
     console.info(
-      `[fleet] SIGSTOP 2.5 s, TTL 1 s, pages of 1.2 s: ${leaseLost} leases lost (signals fired), ${failed} requests aborted; ${overlapping.length} of ${site.markers().length} sessions seen with two requests in flight at the site; ${meta.expired ?? 0} leases lapsed, ${meta.cancelled ?? 0} grants nobody received given back; ${site.total} requests at the site for ${meta.used} uses counted`,
+      `[fleet] SIGSTOP 2.5 s, TTL 1 s, pages of 2 s: ${leaseLost} leases lost (signals fired), ${failed} requests aborted; ${overlapping.length} of ${site.markers().length} sessions seen with two requests in flight at the site; ${meta.expired ?? 0} leases lapsed, ${meta.cancelled ?? 0} grants nobody received given back; ${site.total} requests at the site for ${meta.used} uses counted`,
     );
     expect(site.mismatches).toBe(0);
   }, 120_000);
