@@ -36,6 +36,8 @@ class SlowFirstSequencer extends BaseSequencer {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Compiles the repository once for the child processes tests start (test/compiled.ts).
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Vitest's default (cores - 1) runs the files one by one on a 2-core machine, while most of our slow files

@@ -9,13 +9,15 @@ import { parseArgs, UsageError } from '../src/cli/args.js';
 import { type CliIo, main } from '../src/cli/main.js';
 import type { DemoSummary } from '../src/cli/summary.js';
 import { listenWithFallback } from '../src/testing/listen.js';
+import { compiledPath } from './compiled.js';
 
 /**
  * Most cases run `main` in this process, with their own output and Ctrl-C (a child process costs a second of
  * start-up each); the real binary still runs as a child process where only a process can tell: a real SIGINT
  * and its exit code, a real terminal, and that the process ends by itself.
  */
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+/** The CLI as compiled for child processes (test/compiled.ts). */
+const cli = () => compiledPath('src/cli/main.ts');
 const stateRoot = mkdtempSync(join(tmpdir(), 'cli-test-'));
 let dirs = 0;
 const stateDir = () => join(stateRoot, `run-${dirs++}`);
@@ -122,7 +124,7 @@ function listening(url: string): Promise<boolean> {
 
 /** Runs the CLI as a real child process; `onOutput` may act on stdout + stderr as they arrive (e.g. send SIGINT). */
 function spawnCli(args: string[], onOutput?: (output: string, child: ChildProcess) => void): Promise<Run> {
-  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -289,7 +291,7 @@ describe('the real binary (child process)', () => {
 
   it.skipIf(!existsSync('/usr/bin/script'))('redraws one progress line in place on a terminal', async () => {
     const dir = stateDir();
-    const command = `${process.execPath} ${CLI.join(' ')} demo --pages 300 --delay 2 --state-dir ${dir}`;
+    const command = `${process.execPath} ${cli()} demo --pages 300 --delay 2 --state-dir ${dir}`;
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';

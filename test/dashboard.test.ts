@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../src/dashboard/server.js';
 import { SessionPool } from '../src/session-pool.js';
 import { listenWithFallback } from '../src/testing/listen.js';
+import { compiledPath } from './compiled.js';
 import {
   CHROMIUM,
   CHROMIUM_ARGS,
@@ -235,9 +236,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
     child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
+        compiledPath('src/cli/main.ts'),
         'demo',
         '--dashboard',
         '--pages',
@@ -305,7 +304,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
   it('keeps up with 10,000 sessions: every tile drawn and in step with the pool', async () => {
     // In a child process: tearing down 10,000 session actors takes XState tens of seconds, killing a process none.
     // 12 rounds of 150 ms: churn outlasts several 200 ms flushes even when the page connects after it has begun.
-    child = spawn(process.execPath, ['--import', 'tsx', 'examples/dashboard-10k.ts', '10000', '12'], {
+    child = spawn(process.execPath, [compiledPath('examples/dashboard-10k.ts'), '10000', '12'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const { url, output } = await dashboardUrlOf(child);

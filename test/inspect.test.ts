@@ -18,6 +18,7 @@ import {
   startInspectorServer,
 } from '../src/inspect/index.js';
 import { ReplayBuffer } from '../src/inspect/replay-buffer.js';
+import { compiledPath } from './compiled.js';
 
 interface Message {
   type: string;
@@ -133,17 +134,18 @@ function upgradeStatus(port: number, headers: Record<string, string>): Promise<n
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
+/** A repository module as compiled for child processes (test/compiled.ts). */
 function sourceUrl(path: string): string {
-  return pathToFileURL(join(repoRoot, path)).href;
+  return pathToFileURL(compiledPath(path)).href;
 }
 
-/** Runs an ES module through tsx in a child process; a bound on waiting, not a timing assertion. */
+/** Runs an ES module (plain JavaScript) in a child process; a bound on waiting, not a timing assertion. */
 async function runScript(source: string): Promise<{ code: number | null; stdout: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'session-supervisor-inspect-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'script.mts');
+  const file = join(dir, 'script.mjs');
   await writeFile(file, source);
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, [file], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

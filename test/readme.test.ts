@@ -12,20 +12,20 @@
  *   tried), so crawl the bundled test site (`startTestSite` from `session-supervisor/testing`), not example.com.
  * - Each block runs in a fresh temporary working directory (files it writes stay there) in which `examples/` of
  *   this repository is linked, and must exit by itself within BLOCK_TIMEOUT_MS: close what it opens.
- * - Blocks run on plain Node: before the runs, the blocks and the library's sources are compiled to JavaScript
- *   once, with the esbuild that tsx itself uses (same transform, same semantics), instead of every block's
- *   process loading tsx and transforming the sources again.
+ * - Blocks run on plain Node: the blocks are compiled with the transform tsx uses, and import the library as
+ *   compiled once per test run (test/compiled.ts), instead of every block's process loading tsx and transforming
+ *   the sources again.
  * - A block that imports `session-supervisor/redis` gets `REDIS_URL` of a redis-server this test starts; without
  *   redis-server such blocks are skipped locally and fail under CI=true (like the other Redis tests).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compiledRoot, compileModule } from './compiled.js';
 import { RedisServer, redisMissing } from './redis/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,8 +35,6 @@ const BLOCK_TIMEOUT_MS = 60_000;
  * CPU: more of them than cores only slows every one down (and the test files running beside this one).
  */
 const MAX_BLOCK_PROCESSES = Math.max(2, availableParallelism());
-/** The library's own code, compiled once for the runs: what `session-supervisor` imports lead to. */
-const SOURCE_DIRS = ['src', 'machines'];
 const FRAGMENT_MARKER = '<!-- fragment -->';
 const REDIS_IMPORT = /['"]session-supervisor\/redis['"]/;
 const OFFLINE_MARKER = 'README-BLOCK-OFFLINE-VIOLATION';
@@ -45,14 +43,6 @@ const OFFLINE_MARKER = 'README-BLOCK-OFFLINE-VIOLATION';
  * directory per run, so two runs at once do not overwrite each other's blocks.
  */
 const BLOCK_DIR = join(ROOT, 'node_modules', '.cache', `readme-blocks-${process.pid}`);
-/** The compiled sources, laid out as in the repository (lib/src, lib/machines). */
-const LIB_DIR = join(BLOCK_DIR, 'lib');
-
-interface Esbuild {
-  transform(code: string, options: Record<string, unknown>): Promise<{ code: string }>;
-}
-/** The esbuild tsx runs on (tsx depends on it, so it is there wherever tsx is): the same compiler as `tsx`. */
-const esbuild = createRequire(fileURLToPath(import.meta.resolve('tsx')))('esbuild') as Esbuild;
 
 interface ReadmeBlock {
   /** 1-based line of the opening fence. */
@@ -93,7 +83,7 @@ interface Manifest {
 
 /**
  * `session-supervisor[/entry]` → the file behind that entry of package.json's `exports`, under `root`: the
- * repository for the type check (TypeScript finds the `.ts` behind the `.js`), LIB_DIR for the runs.
+ * repository for the type check (TypeScript finds the `.ts` behind the `.js`), the compiled repository (test/compiled.ts) for the runs.
  */
 function entryPoints(manifest: Manifest, root: string): Map<string, string> {
   const entries = new Map<string, string>();
@@ -104,43 +94,6 @@ function entryPoints(manifest: Manifest, root: string): Map<string, string> {
     entries.set(specifier, join(root, file.replace(/^\.\/dist\//, '')));
   }
   return entries;
-}
-
-/** tsx's transform: ESM for this Node, names kept, the repository's tsconfig (verbatimModuleSyntax…). */
-function compile(code: string, sourcefile: string, tsconfigRaw: unknown): Promise<{ code: string }> {
-  return esbuild.transform(code, {
-    loader: 'ts',
-    format: 'esm',
-    target: `node${process.versions.node}`,
-    keepNames: true,
-    sourcefile,
-    tsconfigRaw,
-  });
-}
-
-/** Every `.ts` of SOURCE_DIRS to `.js` under LIB_DIR, with a package.json that makes them ES modules. */
-async function compileSources(manifest: Manifest, tsconfigRaw: unknown): Promise<void> {
-  const jobs: Promise<void>[] = [];
-  for (const dir of SOURCE_DIRS) {
-    for (const path of await readdir(join(ROOT, dir), { recursive: true })) {
-      if (!path.endsWith('.ts') || path.endsWith('.d.ts')) continue;
-      const source = join(ROOT, dir, path);
-      const target = join(LIB_DIR, dir, path.replace(/\.ts$/, '.js'));
-      jobs.push(
-        (async () => {
-          const { code } = await compile(await readFile(source, 'utf8'), source, tsconfigRaw);
-          await mkdir(dirname(target), { recursive: true });
-          await writeFile(target, code);
-        })(),
-      );
-    }
-  }
-  await Promise.all(jobs);
-  // The CLI reads its version from ../../package.json of its own file, as it does from src/cli.
-  await writeFile(
-    join(LIB_DIR, 'package.json'),
-    JSON.stringify({ name: manifest.name, version: manifest.version, type: 'module' }),
-  );
 }
 
 function rewriteImports(code: string, file: string, entries: Map<string, string>): string {
@@ -310,16 +263,15 @@ describe('README.md', () => {
     await writeFile(join(BLOCK_DIR, 'offline.mjs'), OFFLINE_PRELOAD);
     const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as Manifest;
     const sources = entryPoints(manifest, ROOT);
-    const compiled = entryPoints(manifest, LIB_DIR);
+    const compiled = entryPoints(manifest, compiledRoot());
     const config = tsconfig();
-    await compileSources(manifest, config.raw);
     for (const block of runnable) {
       const file = join(BLOCK_DIR, `block-line-${block.line}.mts`);
       const runFile = join(BLOCK_DIR, `block-line-${block.line}.mjs`);
       // `export {}` makes every block a module, so top-level names of two blocks never clash.
       await writeFile(file, `${rewriteImports(block.code, file, sources)}\nexport {};\n`);
       const run = `${rewriteImports(block.code, runFile, compiled)}\nexport {};\n`;
-      await writeFile(runFile, (await compile(run, file, config.raw)).code);
+      await writeFile(runFile, await compileModule(run, file, config.raw));
       prepared.push({ ...block, file, runFile, needsRedis: REDIS_IMPORT.test(block.code) });
     }
     errors = typeErrors(

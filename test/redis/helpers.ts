@@ -1,9 +1,7 @@
 /** Worker child processes and Redis read-outs for the fleet tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-
-const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
+import { compiledPath } from '../compiled.js';
 
 export interface WorkerLine {
   t: string;
@@ -26,7 +24,7 @@ export interface Worker {
 }
 
 export function spawnWorker(config: Record<string, unknown>, onLine?: (line: WorkerLine) => void): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+  const child = spawn(process.execPath, [compiledPath('test/redis/fixtures/worker.ts')], {
     env: { ...process.env, WORKER_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,8 +84,6 @@ export function plainClient(url: string): Redis {
   return client;
 }
 
-const FLEET_WORKER = fileURLToPath(new URL('./fixtures/fleet-worker.ts', import.meta.url));
-
 export interface FleetWorkerLine {
   t: string;
   id?: string;
@@ -113,7 +109,7 @@ export function spawnFleetWorker(
   config: Record<string, unknown>,
   onLine?: (line: FleetWorkerLine) => void,
 ): FleetWorker {
-  const child = spawn(process.execPath, ['--import', 'tsx', FLEET_WORKER], {
+  const child = spawn(process.execPath, [compiledPath('test/redis/fixtures/fleet-worker.ts')], {
     env: { ...process.env, WORKER_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
