@@ -13,7 +13,6 @@ const SLOW_FIRST = [
   'test/readme.test.ts',
   'test/dashboard.test.ts',
   'test/integrations/playwright.test.ts',
-  'test/redis/fleet.test.ts',
   'test/integrations/crawlee.test.ts',
   'test/visualizations.test.ts',
   'test/cli.test.ts',

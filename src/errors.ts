@@ -301,7 +301,7 @@ export class InspectorStartError extends SessionSupervisorError {
   }
 }
 
-/** Redis could not be reached when a Redis store or shared pool opened (refused, timed out, auth failed). */
+/** Redis could not be reached when a Redis store or fleet opened (refused, timed out, auth failed). */
 export class RedisUnavailableError extends SessionSupervisorError {
   readonly field = 'redisUrl';
   /** The Redis URL with its password redacted. */

@@ -36,8 +36,10 @@ export type {
 export { MAX_DEADLINE_MS, sessionMachine, USABLE_STATES } from '../machines/session.machine.js';
 export type { AcquireOptions } from './acquisition/acquirer.js';
 export type {
+  FleetEvents,
   FleetHost,
   FleetPoolStats,
+  FleetStateLostEvent,
   FleetStats,
   FleetUse,
   FleetUseRequest,

@@ -54,14 +54,7 @@ export function resolveLogger(value: unknown, field = 'logger'): Logger | undefi
   return value as Logger;
 }
 
-/** Events of the fleet (a shared pool on Redis) that are logged; a `SessionPool` never emits them. */
-interface FleetLogEvents {
-  connectionLost: () => void;
-  connectionRestored: () => void;
-  leaseLost: (lease: { readonly session: { readonly id: string } }) => void;
-}
-
-type LoggedEvents = Omit<SessionPoolEvents, 'sessionCreated' | 'sessionStateChanged'> & FleetLogEvents;
+type LoggedEvents = Omit<SessionPoolEvents, 'sessionCreated' | 'sessionStateChanged'>;
 
 /** The names of the events `attachLogger` listens to (creations and state changes are left to the inspector). */
 export type LoggedEventName = keyof LoggedEvents;
@@ -70,7 +63,7 @@ export type LoggedEventName = keyof LoggedEvents;
 type AnyListener = (...args: any[]) => void;
 
 /**
- * A pool (`SessionPool`, or a shared pool on Redis) whose events can be logged: anything with eventemitter3-style
+ * A pool whose events can be logged: anything with eventemitter3-style
  * `on`/`off`. The parameters are `never` so that emitters typed with their own event maps fit.
  */
 export interface LogSource {
@@ -120,24 +113,25 @@ const RULES: { readonly [E in LoggedEventName]: (write: Write) => LoggedEvents[E
     if (event.discarded) write('warn', 'saved pool state could not be loaded; starting fresh', record);
     else write('info', 'pool state restored', record);
   },
-  connectionLost: (write) => () =>
-    write('warn', 'Redis connection lost; hand-outs pause until it is back', () => ({})),
-  connectionRestored: (write) => () => write('info', 'Redis connection restored', () => ({})),
-  leaseLost: (write) => (lease) =>
-    write('warn', 'session lease lapsed in Redis; another worker may take the session', () => ({
-      sessionId: lease.session.id,
+  connectionLost: (write) => (event) =>
+    write('warn', 'fleet store connection lost; grants wait until it answers', () => ({ err: event.error })),
+  connectionRestored: (write) => () => write('info', 'fleet store connection restored', () => ({})),
+  stateLost: (write) => (event) =>
+    write('warn', "the fleet store lost the pool's state; its sessions and leases are gone", () => ({
+      previousGeneration: event.previousGeneration,
+      generation: event.generation,
+      sessionsLost: event.sessionsLost.length,
+      leasesLost: event.leasesLost.length,
+    })),
+  leaseLost: (write) => (event) =>
+    write('warn', 'session lease lost before its release; its request was aborted', () => ({
+      sessionId: event.sessionId,
+      err: event.error,
     })),
 };
 
 /** Every event `attachLogger` logs by default. */
 export const LOGGED_EVENTS = Object.freeze(Object.keys(RULES) as LoggedEventName[]);
-
-/** The fleet's own events, for a shared pool whose local pool already logs the rest. */
-export const FLEET_LOGGED_EVENTS: readonly LoggedEventName[] = Object.freeze([
-  'connectionLost',
-  'connectionRestored',
-  'leaseLost',
-]);
 
 /** Options of `attachLogger`. */
 export interface AttachLoggerOptions {

@@ -1,5 +1,6 @@
 /** Events a `SessionPool` publishes, and the shape of its state. */
 import type { SessionContext, SessionStateName } from '../machines/session.machine.js';
+import type { FleetEvents } from './acquisition/fleet.js';
 import type { CookieEvictions } from './cookies.js';
 import type { CookieRejection, Session, SessionState } from './session.js';
 import type { PersistErrorEvent, StatePersistedEvent, StateRestoredEvent } from './stores/events.js';
@@ -29,8 +30,11 @@ export interface CookiesEvictedEvent extends CookieEvictions {
   sessionId: string;
 }
 
-/** Events of a `SessionPool`; subscribe with `pool.on(name, listener)`. */
-export interface SessionPoolEvents {
+/**
+ * Events of a `SessionPool`; subscribe with `pool.on(name, listener)`. A pool opened with a `fleet` also emits
+ * the fleet's (`connectionLost`, `connectionRestored`, `stateLost`, `leaseLost`).
+ */
+export interface SessionPoolEvents extends FleetEvents {
   sessionCreated: (session: Session) => void;
   sessionStateChanged: (event: SessionStateChangedEvent) => void;
   sessionRetired: (event: SessionRetiredEvent) => void;

@@ -642,6 +642,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
         };
       },
       retire: (id, reason) => this.#sessions.get(id)?.send({ type: 'session.retire', reason }),
+      emit: (event, ...args) => (this.emit as (name: string, ...rest: unknown[]) => boolean)(event, ...args),
     };
   }
 

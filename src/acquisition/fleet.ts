@@ -12,6 +12,34 @@ import type { ReleaseOutcome, RetirementReason } from '../../machines/session.ma
 import type { Session } from '../session.js';
 import type { PersistedSessionRecord } from '../stores/types.js';
 
+/** Payload of `stateLost`. */
+export interface FleetStateLostEvent {
+  previousGeneration: string;
+  generation: string;
+  /** Sessions this worker held copies of: each retired here (reason `manual`). */
+  sessionsLost: string[];
+  /** Leases this worker held in the lost state: their `signal`s aborted. */
+  leasesLost: string[];
+}
+
+/**
+ * What a fleet reports, emitted by its pool (`pool.on('connectionLost', …)`) and logged by its `logger`. A pool
+ * without a fleet never emits them.
+ */
+export interface FleetEvents {
+  /** The store stopped answering (a command timed out or the connection dropped): grants wait, releases are retried. */
+  connectionLost: (event: { error: Error }) => void;
+  /** The store answers again. */
+  connectionRestored: () => void;
+  /**
+   * The store came back without the fleet's state (e.g. Redis restarted without persistence, or was reset): a
+   * new generation started, and nothing of the old one comes back.
+   */
+  stateLost: (event: FleetStateLostEvent) => void;
+  /** A lease of this worker was lost before its release (not renewed in time): its `signal` aborted. */
+  leaseLost: (event: { sessionId: string; error: Error }) => void;
+}
+
 /** What a fleet needs of the pool that opens it. */
 export interface FleetHost {
   /** The pool's `maxPoolSize`: the fleet-wide limit of live sessions. */
@@ -28,6 +56,8 @@ export interface FleetHost {
   newSessionRecord(): Promise<PersistedSessionRecord>;
   /** The fleet retired a session (elsewhere, or its state was lost): the local copy retires with `reason`. */
   retire(sessionId: string, reason: RetirementReason): void;
+  /** Reports one of the fleet's events; the pool emits it to its listeners. */
+  emit<E extends keyof FleetEvents>(event: E, ...args: Parameters<FleetEvents[E]>): void;
 }
 
 /** One use of a session granted by the fleet. */

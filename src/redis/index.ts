@@ -1,13 +1,18 @@
 /**
- * Pools shared by a fleet of workers through Redis: one set of sessions, leases with a time-to-live, fleet-wide
- * `maxConcurrency`, exactly-once retirement. Needs the optional peer dependency `ioredis`
- * (`npm install ioredis`); without it, importing this entry point throws `MissingPeerDependencyError`.
+ * Redis for session pools: `redisFleet()` shares one set of sessions between worker processes (uses reserved
+ * atomically fleet-wide, leases with a time-to-live, Redis Cluster), and `RedisSessionStore` persists one pool's
+ * state in Redis. Needs the optional peer dependency `ioredis` (`npm install ioredis`); without it, importing
+ * this entry point throws `MissingPeerDependencyError`.
  *
  * @example
  * ```ts
- * import { createSharedPool } from 'session-supervisor/redis';
+ * import { SessionPool } from 'session-supervisor';
+ * import { redisFleet } from 'session-supervisor/redis';
  *
- * const pool = await createSharedPool({ redisUrl: 'redis://127.0.0.1:6379/0', maxPoolSize: 20 });
+ * const pool = await SessionPool.open({
+ *   maxPoolSize: 20,
+ *   fleet: redisFleet({ redisUrl: 'redis://127.0.0.1:6379/0', keyPrefix: 'crawl:shop:' }),
+ * });
  * const response = await pool.fetch('https://example.com/');
  * console.log(response.statusCode);
  * await pool.teardown();
@@ -23,17 +28,5 @@ export {
   type RedisFleetOptions,
   redisFleet,
 } from './fleet/redis-fleet.js';
-export { SessionLease } from './lease.js';
 export { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL, type RedisConnectionOptions } from './options.js';
-export {
-  type LeaseGrant,
-  type PoolMessage,
-  RedisSessionStore,
-  type RedisSessionStoreOptions,
-} from './redis-store.js';
-export {
-  createSharedPool,
-  SharedSessionPool,
-  type SharedSessionPoolEvents,
-  type SharedSessionPoolOptions,
-} from './shared-pool.js';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.js';

@@ -1,5 +1,5 @@
 /**
- * Options of the Redis store and of the shared pool, checked field by field like every other option: a bad
+ * Options of the Redis store and of the Redis fleet, checked field by field like every other option: a bad
  * value is an `InvalidOptionError` naming the field, before any connection is made.
  */
 import type { RedisOptions } from 'ioredis';

@@ -1,19 +1,19 @@
 /**
- * `RedisSessionStore`: the `SessionStore` of a pool whose state lives in Redis, shared by every worker of a
- * crawl. Each session is its own hash and each cookie its own field, and every write is a Lua script, so two
- * workers writing the same session at once lose nothing:
+ * `RedisSessionStore`: a `SessionStore` that keeps a pool's state in Redis instead of a file. Each session is its
+ * own hash and each cookie its own field, and every write is a Lua script, so two processes writing the same
+ * session at once lose nothing:
  *
  * - Counters are sent as this store's own contribution (what this process added to `usageCount` and
  *   `errorScore` since it loaded the session), and Redis adds the difference to what it last received from this
- *   store. Workers' contributions add up; a write that is retried or resent after a reconnect counts once.
+ *   store. Contributions of several processes add up; a write that is retried or resent after a reconnect counts
+ *   once.
  * - Cookies are sent as the fields that changed since what this store last saw in Redis.
- * - Retirement is a flag that only one write can flip; that write publishes it to every worker.
+ * - Retirement is a flag that only one write can flip.
  *
- * Used alone (`new SessionPool({ store: new RedisSessionStore(...) })`) it persists one pool like the file store,
- * without a lock: several pools may share it. `createSharedPool()` adds leases and mirroring on top.
+ * It persists (`new SessionPool({ store: new RedisSessionStore(...) })`) like the file store, without a lock.
+ * Sharing sessions between live worker processes, with uses reserved fleet-wide, is `redisFleet()`'s job.
  */
 import { randomUUID } from 'node:crypto';
-import type { SessionContext } from '../../machines/session.machine.js';
 import { CorruptStateError } from '../errors.js';
 import {
   type PersistedPoolDocument,
@@ -24,8 +24,7 @@ import {
   type StoreWriteBatch,
 } from '../stores/types.js';
 import { connectRedis } from './connection.js';
-import { FleetQueries } from './fleet-queries.js';
-import { type CookieFields, diffFields, fieldsOfFlat, fieldsOfSerialized } from './jar-sync.js';
+import { diffFields, fieldsOfFlat, fieldsOfSerialized } from './jar-sync.js';
 import { deleteKeys, setAsideKeys } from './keyspace.js';
 import {
   type RedisConnectionOptions,
@@ -33,83 +32,39 @@ import {
   resolveRedisConnection,
 } from './options.js';
 import { contextFields, decodeRecord } from './records.js';
-import type { ScriptedRedis, UpsertReply } from './scripts.js';
+import type { ScriptedRedis } from './scripts.js';
 import { SessionTracking } from './tracking.js';
 
 /** Options of a `RedisSessionStore`: where Redis is and the key prefix of the pool. */
 export type RedisSessionStoreOptions = RedisConnectionOptions;
 
-/** A lease granted by Redis, with the session's cookies when they changed since this store last saw them. */
-export interface LeaseGrant {
-  sessionId: string;
-  /** Redis's cookie fields of the session, when they differ from what this store last saw. */
-  remoteJar: CookieFields | undefined;
-  jarVersion: string;
-}
-
-/** A message on the pool's channel. */
-export interface PoolMessage {
-  type: 'created' | 'retired' | 'released';
-  id: string;
-  reason?: string;
-  /** `storeId` of the store that caused it. */
-  origin: string;
-}
-
 export class RedisSessionStore implements SessionStore {
   readonly location: string;
-  /**
-   * Identifies this store instance (one per process and pool) in Redis: its contributions and its messages.
-   * Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  readonly storeId = randomUUID();
-  /** @internal Used by the deprecated `SharedSessionPool`. */
-  readonly config: ResolvedRedisConnection;
-  /**
-   * Called when a write finds (or makes) the session retired in Redis. Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  onRetiredInRedis: ((sessionId: string, reason: string) => void) | undefined;
+  /** Identifies this store instance in Redis: the counters it contributed (`cu:<id>`, `ce:<id>` fields). */
+  readonly #storeId = randomUUID();
+  readonly #config: ResolvedRedisConnection;
   #client: ScriptedRedis | undefined;
   #opening: Promise<ScriptedRedis> | undefined;
   readonly #tracking = new SessionTracking();
 
+  /** Validates the options (`InvalidOptionError` naming the field); connects on `open()`. */
   constructor(options: RedisSessionStoreOptions = {}) {
-    this.config = resolveRedisConnection(options as Record<string, unknown>);
-    this.location = `${this.config.redactedUrl}#${this.config.keyPrefix}`;
+    this.#config = resolveRedisConnection(options as Record<string, unknown>);
+    this.location = `${this.#config.redactedUrl}#${this.#config.keyPrefix}`;
   }
-
-  /**
-   * Read-only queries about the fleet (live sessions, retirements, Redis time).
-   * Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  readonly fleet = new FleetQueries(
-    () => this.client,
-    () => this.keyPrefix,
-  );
 
   get keyPrefix(): string {
-    return this.config.keyPrefix;
+    return this.#config.keyPrefix;
   }
 
-  /**
-   * The command connection (after `open()`). Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  get client(): ScriptedRedis {
+  get #connection(): ScriptedRedis {
     if (!this.#client) throw new CorruptStateError(this.location, 'the store is not open');
     return this.#client;
   }
 
   /** Connects; throws `RedisUnavailableError` when Redis cannot be reached. Shared: takes no lock. */
   async open(): Promise<void> {
-    this.#opening ??= connectRedis(this.config, `session-supervisor:${this.storeId}`).catch((error) => {
+    this.#opening ??= connectRedis(this.#config, `session-supervisor:${this.#storeId}`).catch((error) => {
       this.#opening = undefined;
       throw error;
     });
@@ -117,7 +72,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async load(): Promise<PersistedPoolDocument | null> {
-    const client = this.client;
+    const client = this.#connection;
     const P = this.keyPrefix;
     const [ids, meta] = await Promise.all([client.smembers(`${P}live`), client.hgetall(`${P}meta`)]);
     if (ids.length === 0 && Object.keys(meta).length === 0) return null;
@@ -132,151 +87,43 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async write(batch: StoreWriteBatch): Promise<void> {
-    const pipeline = this.client.pipeline() as unknown as {
+    const pipeline = this.#connection.pipeline() as unknown as {
       ssUpsert(...a: unknown[]): void;
       exec(): Promise<[Error | null, unknown][] | null>;
     };
-    const after: Array<(reply: UpsertReply) => void> = [];
+    const after: Array<() => void> = [];
     for (const [id, json] of batch.upserts) {
       const record = JSON.parse(json) as PersistedSessionRecord;
       const fields = fieldsOfSerialized(record.cookieJar);
       const { sets, dels } = diffFields(this.#tracking.seen(id), fields);
       pipeline.ssUpsert(...this.#upsertArgs(record, '', sets, dels));
-      after.push((reply) => {
-        this.#tracking.setSeen(id, fields);
-        this.#tracking.wrote(id, reply[4], reply[7] === 1);
-        if (reply[5] === 1) this.onRetiredInRedis?.(id, reply[6]);
-      });
+      after.push(() => this.#tracking.setSeen(id, fields));
     }
     for (const id of batch.deletes) {
-      const note = this.#tracking.retirementOf(id);
-      const record = note?.context ?? this.#tracking.lastKnown(id);
+      const record = this.#tracking.lastKnown(id);
       if (!record) continue;
-      pipeline.ssUpsert(...this.#upsertArgs(record, note?.reason ?? 'manual', [], []));
+      pipeline.ssUpsert(...this.#upsertArgs(record, 'manual', [], []));
       after.push(() => this.#tracking.forget(id));
     }
     if (after.length === 0) return;
     const results = (await pipeline.exec()) ?? [];
     let failure: Error | undefined;
-    results.forEach(([error, reply], index) => {
+    results.forEach(([error], index) => {
       if (error) failure ??= error;
-      else after[index]?.(reply as UpsertReply);
+      else after[index]?.();
     });
     if (failure) throw failure;
   }
 
-  /**
-   * Records why a session retired (and its final counters), for the write that deletes it.
-   * Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  noteRetirement(sessionId: string, reason: string, context: SessionContext): void {
-    this.#tracking.noteRetirement(sessionId, reason, context);
-  }
-
-  /**
-   * Creates a session in Redis if the fleet has fewer than `maxPoolSize` live sessions. Returns false when full.
-   *
-   * @internal
-   */
-  async createSession(record: PersistedSessionRecord, maxPoolSize: number): Promise<boolean> {
-    const reply = await this.client.ssCreate(
-      this.keyPrefix,
-      record.id,
-      JSON.stringify(contextFields(record)),
-      record.maxUsageCount,
-      record.maxErrorScore,
-      record.expiresAt,
-      record.blockedUntil ?? '',
-      maxPoolSize,
-      this.storeId,
-    );
-    if (reply === 0) return false;
-    this.#tracking.created(record.id, { usage: record.usageCount, score: record.errorScore });
-    return true;
-  }
-
-  /**
-   * A session's record as Redis holds it (a retired one has its `retirementReason`), or undefined.
-   * Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  async fetchRecord(sessionId: string): Promise<PersistedSessionRecord | undefined> {
-    const [record] = await this.#readRecords([sessionId]);
-    return record;
-  }
-
-  /**
-   * Records of sessions about to be adopted by this worker (missing ids are skipped). Counting of this store's
-   * contributions restarts from the values returned.
-   *
-   * @internal
-   */
-  fetchRecords(sessionIds: readonly string[]): Promise<PersistedSessionRecord[]> {
-    return this.#readRecords(sessionIds);
-  }
-
-  /**
-   * Tries to lease one of `sessionIds` (in order). Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  async lease(
-    sessionIds: readonly string[],
-    token: string,
-    ttlMs: number,
-    maxConcurrency: number,
-  ): Promise<LeaseGrant | undefined> {
-    const args: (string | number)[] = [this.keyPrefix, token, ttlMs, maxConcurrency];
-    for (const id of sessionIds) args.push(id, this.#tracking.jarVersion(id) ?? '-1');
-    const reply = await this.client.ssLease(...args);
-    if (!reply) return undefined;
-    const [sessionId, jarVersion, flat] = reply;
-    const changed = this.#tracking.jarVersion(sessionId) !== jarVersion;
-    return { sessionId, jarVersion, remoteJar: changed ? fieldsOfFlat(flat) : undefined };
-  }
-
-  /**
-   * What this store last saw of a session's jar in Redis. Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  seenJar(sessionId: string): CookieFields | undefined {
-    return this.#tracking.seen(sessionId);
-  }
-
-  /**
-   * Records that the local jar now holds Redis's version `jarVersion` (after a merge).
-   * Used by the deprecated `SharedSessionPool`.
-   *
-   * @internal
-   */
-  markJarSeen(sessionId: string, fields: CookieFields, jarVersion: string): void {
-    this.#tracking.setSeen(sessionId, fields);
-    this.#tracking.setJarVersion(sessionId, jarVersion);
-  }
-
-  /** @internal Used by the deprecated `SharedSessionPool`. */
-  renewLease(sessionId: string, token: string, ttlMs: number): Promise<number> {
-    return this.client.ssRenew(this.keyPrefix, sessionId, token, ttlMs);
-  }
-
-  /** @internal Used by the deprecated `SharedSessionPool`. */
-  releaseLease(sessionId: string, token: string): Promise<number> {
-    return this.client.ssRelease(this.keyPrefix, sessionId, token, this.storeId);
-  }
-
   /** Moves every key of the pool under `<prefix>aside-<time>-<reason>:` (never deletes). */
   async setAside(reason: string): Promise<string | undefined> {
-    const aside = await setAsideKeys(this.client, this.keyPrefix, reason);
+    const aside = await setAsideKeys(this.#connection, this.keyPrefix, reason);
     return aside === undefined ? undefined : `${this.location} → ${aside}`;
   }
 
   /** Deletes every key of the pool (set-aside content is kept). */
   async reset(): Promise<void> {
-    await deleteKeys(this.client, this.keyPrefix);
+    await deleteKeys(this.#connection, this.keyPrefix);
     this.#tracking.clear();
   }
 
@@ -298,7 +145,7 @@ export class RedisSessionStore implements SessionStore {
     const args: (string | number)[] = [
       this.keyPrefix,
       record.id,
-      this.storeId,
+      this.#storeId,
       'maxUsageCount' in record ? JSON.stringify(contextFields(record as PersistedSessionRecord)) : '',
       sent.usage,
       sent.score,
@@ -307,7 +154,7 @@ export class RedisSessionStore implements SessionStore {
       record.expiresAt ?? '',
       record.blockedUntil ?? '',
       reason,
-      this.config.tombstoneTtlSecs,
+      this.#config.tombstoneTtlSecs,
       sets.length,
     ];
     for (const [field, json] of sets) args.push(field, json);
@@ -317,7 +164,7 @@ export class RedisSessionStore implements SessionStore {
 
   async #readRecords(ids: readonly string[]): Promise<PersistedSessionRecord[]> {
     const P = this.keyPrefix;
-    const pipeline = this.client.pipeline();
+    const pipeline = this.#connection.pipeline();
     for (const id of ids) pipeline.hgetall(`${P}s:${id}`).hgetall(`${P}j:${id}`);
     const results = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
     const records: PersistedSessionRecord[] = [];
@@ -331,16 +178,10 @@ export class RedisSessionStore implements SessionStore {
       const record = decodeRecord(id, fields, cookies, this.location, index);
       // Redis's totals already include what this store contributed before (a session adopted again).
       const mine = {
-        usage: Number(fields[`cu:${this.storeId}`] ?? 0),
-        score: Number(fields[`ce:${this.storeId}`] ?? 0),
+        usage: Number(fields[`cu:${this.#storeId}`] ?? 0),
+        score: Number(fields[`ce:${this.#storeId}`] ?? 0),
       };
-      this.#tracking.loaded(
-        id,
-        { usage: record.usageCount, score: record.errorScore },
-        mine,
-        cookies,
-        fields.jv ?? '0',
-      );
+      this.#tracking.loaded(id, { usage: record.usageCount, score: record.errorScore }, mine, cookies);
       records.push(record);
     });
     return records;

@@ -16,7 +16,7 @@ import {
   SessionPool,
   type SessionPoolOptions,
 } from '../../src/index.js';
-import { createSharedPool } from '../../src/redis/index.js';
+import { redisFleet } from '../../src/redis/index.js';
 import { RedisServer, redisMissing } from '../redis/redis-server.js';
 
 interface Line {
@@ -156,35 +156,37 @@ describe('logger option', () => {
   });
 });
 
-describe.skipIf(redisMissing())('logger on a shared pool (real redis-server)', () => {
-  it('logs a lost and a restored Redis connection (warn, info), and pool events once', async () => {
+describe.skipIf(redisMissing())('logger on a fleet pool (real redis-server)', () => {
+  it('logs a lost and a restored Redis connection (warn, info) and a lost state, emitted by the pool too', async () => {
     const server = await RedisServer.start();
     const logger = recordingLogger('info');
-    const shared = await createSharedPool({
-      redisUrl: server.url,
-      keyPrefix: `logger-test-${process.pid}:`,
-      maxPoolSize: 2,
-      logger,
-    });
+    const fleet = redisFleet({ redisUrl: server.url, keyPrefix: `logger-test-${process.pid}:` });
+    const pool = await SessionPool.open({ maxPoolSize: 2, logger, fleet });
+    const heard: string[] = [];
+    for (const name of ['connectionLost', 'connectionRestored', 'stateLost'] as const) {
+      pool.on(name, () => heard.push(name));
+    }
     try {
-      // The option logs both: the local pool's events and the fleet's own (connection, leases), each once.
-      const lease = await shared.acquire();
-      lease.session.retire();
-      await lease.release();
-      const lost = new Promise<void>((resolve) => shared.once('connectionLost', () => resolve()));
-      const restored = new Promise<void>((resolve) => shared.once('connectionRestored', () => resolve()));
+      const first = await pool.withSession((session) => {
+        session.markGood();
+        return session.id;
+      });
+      const restored = new Promise<void>((resolve) => pool.once('connectionRestored', () => resolve()));
+      // Without persistence: Redis comes back empty, and the pool hears that its state is gone.
       await server.restart(200);
-      await lost;
       await restored;
-      expect(logger.lines.filter((line) => line.record.event === 'connectionLost')).toMatchObject([
-        { level: 'warn' },
-      ]);
-      expect(logger.lines.filter((line) => line.record.event === 'connectionRestored')).toMatchObject([
-        { level: 'info' },
-      ]);
-      expect(logger.lines.filter((line) => line.record.event === 'sessionRetired')).toHaveLength(1);
+      // The next use works on a new session: the old one retired with the lost state.
+      expect(await pool.withSession((session) => session.id)).not.toBe(first);
+      expect(heard[0]).toBe('connectionLost');
+      expect(heard).toEqual(expect.arrayContaining(['connectionRestored', 'stateLost']));
+      const lines = (event: string) => logger.lines.filter((line) => line.record.event === event);
+      expect(lines('connectionLost')).toMatchObject([{ level: 'warn' }]);
+      expect(lines('connectionLost')[0]?.record.err).toMatchObject({ message: expect.any(String) });
+      expect(lines('connectionRestored')).toMatchObject([{ level: 'info' }]);
+      expect(lines('stateLost')).toMatchObject([{ level: 'warn', record: { sessionsLost: 1 } }]);
+      expect(lines('sessionRetired')).toMatchObject([{ record: { sessionId: first, reason: 'manual' } }]);
     } finally {
-      await shared.teardown();
+      await pool.teardown();
       await server.close();
     }
   }, 30_000);

@@ -1,58 +1,7 @@
-/** Worker child processes and Redis read-outs for the fleet tests. */
+/** Worker child processes and a plain Redis client for the fleet tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { compiledPath } from '../compiled.js';
-
-export interface WorkerLine {
-  t: string;
-  id?: string;
-  counted?: number;
-  cookie?: string;
-  sid?: string;
-  made?: number;
-  maxInUse?: number;
-  inUse?: number;
-  message?: string;
-  reason?: string;
-}
-
-export interface Worker {
-  child: ChildProcess;
-  lines: WorkerLine[];
-  stderr: string;
-  exit: Promise<number | null>;
-}
-
-export function spawnWorker(config: Record<string, unknown>, onLine?: (line: WorkerLine) => void): Worker {
-  const child = spawn(process.execPath, [compiledPath('test/redis/fixtures/worker.ts')], {
-    env: { ...process.env, WORKER_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const worker: Worker = {
-    child,
-    lines: [],
-    stderr: '',
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  let buffer = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let newline = buffer.indexOf('\n');
-    while (newline !== -1) {
-      const text = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      newline = buffer.indexOf('\n');
-      if (!text.startsWith('{')) continue;
-      const line = JSON.parse(text) as WorkerLine;
-      worker.lines.push(line);
-      onLine?.(line);
-    }
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    worker.stderr += chunk.toString();
-  });
-  return worker;
-}
 
 /** Waits (bounded) until `check` holds, polling. */
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -61,21 +10,6 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** Every session hash of a pool (live and retired), read straight from Redis. */
-export async function sessionHashes(
-  client: Redis,
-  prefix: string,
-): Promise<Map<string, Record<string, string>>> {
-  const hashes = new Map<string, Record<string, string>>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}s:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) hashes.set(key.slice(`${prefix}s:`.length), await client.hgetall(key));
-  } while (cursor !== '0');
-  return hashes;
 }
 
 export function plainClient(url: string): Redis {

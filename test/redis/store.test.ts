@@ -162,48 +162,40 @@ describe.skipIf(missing)('RedisSessionStore', () => {
     expect(await client.hmget(`${prefix}s:x`, 'u', 'e')).toEqual(['5', '1.5']);
   });
 
-  it('a session retires once across pools: one count, one message, and a stale write never revives it', async () => {
+  it('a session retires once across pools: one count, and a stale write never revives it', async () => {
     const prefix = newPrefix();
     const seed = await pool(prefix);
     await seed.addSessions([{ id: 'r' }]);
     await seed.persistState();
     await seed.teardown();
-    const messages: string[] = [];
-    const subscriber = plainClient(server.url);
-    subscriber.on('message', (_channel, text) => messages.push(text));
-    await subscriber.subscribe(`${prefix}events`);
-    try {
-      const [one, two] = await Promise.all([pool(prefix), pool(prefix)]);
-      const retired = { one: 0, two: 0 };
-      one.on('sessionRetired', () => retired.one++);
-      two.on('sessionRetired', () => retired.two++);
-      (await one.getSession('r'))?.retire();
-      (await two.getSession('r'))?.retire();
-      await Promise.all([one.persistState(), two.persistState()]);
-      expect(retired).toEqual({ one: 1, two: 1 });
-      expect(await client.hget(`${prefix}meta`, 'retiredCount')).toBe('1');
-      expect(await client.sismember(`${prefix}live`, 'r')).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(messages.filter((text) => JSON.parse(text).type === 'retired')).toHaveLength(1);
+    // A third store that loaded the session while it was alive.
+    const stale = store(prefix);
+    await stale.open();
+    const alive = (await stale.load())?.sessions.find((record) => record.id === 'r');
+    expect(alive?.retirementReason).toBeNull();
 
-      // A third pool that loaded the session before, writing it as if alive, does not bring it back.
-      const stale = store(prefix);
-      await stale.open();
-      await stale.write({
-        savedAt: T0,
-        pool: { createdCount: 1, retiredCount: 0 },
-        upserts: new Map([
-          ['r', JSON.stringify({ ...(await stale.fetchRecord('r')), retirementReason: null })],
-        ]),
-        deletes: [],
-        replace: false,
-      });
-      expect(await client.hget(`${prefix}s:r`, 'retired')).toBe('1');
-      expect(await client.sismember(`${prefix}live`, 'r')).toBe(0);
-      expect(await (await pool(prefix)).sessionsCount).toBe(0);
-    } finally {
-      subscriber.disconnect();
-    }
+    const [one, two] = await Promise.all([pool(prefix), pool(prefix)]);
+    const retired = { one: 0, two: 0 };
+    one.on('sessionRetired', () => retired.one++);
+    two.on('sessionRetired', () => retired.two++);
+    (await one.getSession('r'))?.retire();
+    (await two.getSession('r'))?.retire();
+    await Promise.all([one.persistState(), two.persistState()]);
+    expect(retired).toEqual({ one: 1, two: 1 });
+    expect(await client.hget(`${prefix}meta`, 'retiredCount')).toBe('1');
+    expect(await client.sismember(`${prefix}live`, 'r')).toBe(0);
+
+    // Writing it as if alive does not bring it back.
+    await stale.write({
+      savedAt: T0,
+      pool: { createdCount: 1, retiredCount: 0 },
+      upserts: new Map([['r', JSON.stringify(alive)]]),
+      deletes: [],
+      replace: false,
+    });
+    expect(await client.hget(`${prefix}s:r`, 'retired')).toBe('1');
+    expect(await client.sismember(`${prefix}live`, 'r')).toBe(0);
+    expect(await (await pool(prefix)).sessionsCount).toBe(0);
   });
 
   it('keeps pools with different key prefixes apart', async () => {

@@ -10,6 +10,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { ReleaseOutcome, RetirementReason } from '../../../machines/session.machine.js';
 import { isRetirementReason } from '../../../machines/session.machine.js';
 import type {
+  FleetEvents,
   FleetHost,
   FleetStats,
   FleetUse,
@@ -62,22 +63,11 @@ export interface RedisFleetOptions extends Omit<RedisConnectionOptions, 'tombsto
   commandTimeoutMs?: number;
 }
 
-/** Events of a Redis fleet. */
-export interface RedisFleetEvents {
-  /** A command timed out or the connection dropped: grants wait, releases are retried. */
-  connectionLost: (event: { error: Error }) => void;
-  /** Redis answers again. */
-  connectionRestored: () => void;
-  /**
-   * Redis came back without this pool's state (restarted without persistence, or reset): a new generation
-   * started. Every local copy retired (reason `manual`); leases held in the old generation were lost.
-   */
-  stateLost: (event: {
-    previousGeneration: string;
-    generation: string;
-    sessionsLost: string[];
-    leasesLost: string[];
-  }) => void;
+/**
+ * Events of a Redis fleet: the core's `FleetEvents`, which the pool that opened the fleet emits too (listen on
+ * either). `stateLost` means Redis came back without this pool's keys (restarted without persistence, or reset).
+ */
+export interface RedisFleetEvents extends Omit<FleetEvents, 'leaseLost'> {
   /** A lease of this worker was lost before its release; its `signal` aborted. */
   leaseLost: (event: { sessionId: string; error: FleetLeaseLostError }) => void;
 }
@@ -158,9 +148,9 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       connectTimeoutMs: connection.connectTimeoutMs,
       redisOptions: connection.redisOptions as Record<string, unknown>,
     });
-    this.#client.on('connectionLost', (error) => this.emit('connectionLost', { error }));
-    this.#client.on('connectionRestored', () => this.emit('connectionRestored'));
-    this.#client.on('leaseLost', (sessionId, error) => this.emit('leaseLost', { sessionId, error }));
+    this.#client.on('connectionLost', (error) => this.#report('connectionLost', { error }));
+    this.#client.on('connectionRestored', () => this.#report('connectionRestored'));
+    this.#client.on('leaseLost', (sessionId, error) => this.#report('leaseLost', { sessionId, error }));
     this.#client.on('retired', (id, reason) => this.#heardRetired(id, reason));
     this.#client.on('generationLost', (event) =>
       this.#lostState(event.previous, event.current, event.leasesLost),
@@ -409,6 +399,12 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     const sessionsLost = [...this.#seen.keys()].filter((id) => host?.session(id));
     this.#seen.clear();
     for (const id of sessionsLost) this.#retireHere(id, 'manual');
-    this.emit('stateLost', { previousGeneration, generation, sessionsLost, leasesLost });
+    this.#report('stateLost', { previousGeneration, generation, sessionsLost, leasesLost });
+  }
+
+  /** An event to this fleet's listeners and to its pool's. */
+  #report<E extends keyof RedisFleetEvents>(event: E, ...args: Parameters<RedisFleetEvents[E]>): void {
+    (this.emit as (name: E, ...rest: Parameters<RedisFleetEvents[E]>) => boolean)(event, ...args);
+    this.#host?.emit(event, ...args);
   }
 }
