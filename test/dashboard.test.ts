@@ -7,6 +7,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../src/dashboard/server.js';
+import { redisFleet } from '../src/redis/index.js';
 import { SessionPool } from '../src/session-pool.js';
 import { listenWithFallback } from '../src/testing/listen.js';
 import { compiledPath } from './compiled.js';
@@ -19,6 +20,7 @@ import {
   type SnapshotData,
   type SseReader,
 } from './dashboard-helpers.js';
+import { RedisServer, redisMissing } from './redis/redis-server.js';
 
 let pool: SessionPool | undefined;
 let dashboard: Dashboard | undefined;
@@ -300,6 +302,41 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
     expect(output()).toContain('Demo crawl interrupted');
     child = undefined;
   });
+
+  it.skipIf(redisMissing())(
+    "shows a fleet pool's fleet counters: requests, leases, retirements heard (real redis-server)",
+    async () => {
+      const server = await RedisServer.start();
+      try {
+        pool = await SessionPool.open({ maxPoolSize: 3, fleet: redisFleet({ redisUrl: server.url }) });
+        dashboard = await startDashboard(pool, { flushIntervalMs: 20 });
+        const page = await browser.newPage();
+        await page.goto(dashboard.url);
+        await pool.withSession((session) => session.markGood());
+        await pool.withSession((session) => session.retire());
+        // The next grant's reply carries the fleet's retirements since the last one.
+        await pool.withSession((session) => session.markGood());
+        // A use ends in Redis after withSession returns: the last release lands a moment later.
+        await expect.poll(() => pool?.stats().fleet?.requests, { timeout: 5_000 }).toBe(3);
+        const fleet = pool.stats().fleet;
+        expect(fleet).toMatchObject({ leasesGranted: 3, retiredByReason: { manual: 1 } });
+        // Stats reach the page at most once a second.
+        await expect
+          .poll(() => page.textContent('#stats'), { timeout: 5_000 })
+          .toContain(`fleet              connected, requests 3, round trips ${fleet?.roundTrips}`);
+        const text = await page.textContent('#stats');
+        expect(text).toContain('fleet leases       granted 3, lost 0, expired 0');
+        expect(text).toContain('fleet retired      manual 1');
+        await page.close();
+      } finally {
+        await dashboard?.close();
+        await pool?.teardown();
+        dashboard = undefined;
+        pool = undefined;
+        await server.close();
+      }
+    },
+  );
 
   it('keeps up with 10,000 sessions: every tile drawn and in step with the pool', async () => {
     // In a child process: tearing down 10,000 session actors takes XState tens of seconds, killing a process none.

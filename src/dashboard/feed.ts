@@ -7,6 +7,7 @@
  * the grid stays about `maxPoolSize` tiles however many sessions a long crawl goes through.
  */
 import type { RetirementReason, SessionStateName } from '../../machines/session.machine.js';
+import type { FleetPoolStats } from '../acquisition/fleet.js';
 import type { PoolStats } from '../pool-stats.js';
 import type { Session, SessionState } from '../session.js';
 import type { SessionPool, SessionRetiredEvent, SessionStateChangedEvent } from '../session-pool.js';
@@ -46,8 +47,8 @@ export interface FeedSnapshot {
   retiredByReason: Record<string, number>;
   /** [second (epoch ms), { reason: count }] for the last ten minutes. */
   timeline: Array<[number, Record<string, number>]>;
-  /** `pool.stats()`: counters, and uses reserved by requests in flight. */
-  stats: PoolStats;
+  /** `pool.stats()`: counters, uses reserved by requests in flight, and a fleet pool's `fleet` counters. */
+  stats: PoolStats & FleetPoolStats;
 }
 
 /** What changed since the last batch. */
@@ -63,7 +64,7 @@ export interface FeedDelta {
   /** Retirements in this batch, by reason. */
   retiredNow: Record<string, number>;
   /** `pool.stats()`, when it changed (at most once a second). */
-  stats?: PoolStats;
+  stats?: PoolStats & FleetPoolStats;
 }
 
 export class DashboardFeed {
@@ -84,7 +85,7 @@ export class DashboardFeed {
   #dirty = new Set<number>();
   #newIds: Record<number, string> = {};
   #retiredNow: Record<string, number> = {};
-  #stats: { at: number; json: string; value: PoolStats } | undefined;
+  #stats: { at: number; json: string; value: PoolStats & FleetPoolStats } | undefined;
   readonly #listeners: {
     created: (session: Session) => void;
     changed: (event: SessionStateChangedEvent) => void;
@@ -129,7 +130,7 @@ export class DashboardFeed {
   }
 
   /** Fresh `pool.stats()` if a second has passed and they changed since last sent. */
-  #changedStats(): PoolStats | undefined {
+  #changedStats(): (PoolStats & FleetPoolStats) | undefined {
     const now = this.#options.now();
     if (this.#stats && now - this.#stats.at < STATS_EVERY_MS) return undefined;
     const value = this.#pool.stats();

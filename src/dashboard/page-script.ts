@@ -189,7 +189,19 @@ function showStats(next) {
   lines.push('uses (released)    good ' + next.uses.good + ', bad ' + next.uses.bad + ', aborted ' + next.uses.aborted + ', unused ' + next.uses.unused);
   lines.push('uses in flight     ' + next.uses.reserved);
   lines.push('sessions           live ' + next.sessions.live + ', usable ' + next.sessions.usable + ', created ' + next.sessions.created + ', retired ' + next.sessions.retired);
+  if (next.fleet) lines.push.apply(lines, fleetLines(next.fleet));
   statsPanel.textContent = lines.join('\\n');
+}
+
+// A fleet pool's counters (this worker's requests and leases, retirements heard fleet-wide).
+function fleetLines(fleet) {
+  const reasons = [];
+  for (const reason in fleet.retiredByReason) reasons.push(reason + ' ' + fleet.retiredByReason[reason]);
+  return [
+    'fleet              ' + (fleet.connected ? 'connected' : 'DISCONNECTED') + ', requests ' + fleet.requests + ', round trips ' + fleet.roundTrips,
+    'fleet leases       granted ' + fleet.leasesGranted + ', lost ' + fleet.leasesLost + ', expired ' + fleet.leasesExpired,
+    'fleet retired      ' + (reasons.length ? reasons.join(', ') : 'none'),
+  ];
 }
 source.addEventListener('end', function () {
   statusBadge.textContent = 'crawl finished';
