@@ -342,6 +342,7 @@ describe('PlaywrightCrawler on our pool', () => {
       PlaywrightCrawler,
       sessions,
       {
+        minConcurrency: 2,
         maxConcurrency: 2,
         maxRequestsPerCrawl: 6,
         launchContext: {
