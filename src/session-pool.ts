@@ -365,16 +365,24 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     return this.#http.renew(session);
   }
 
-  /** Adds a session with the given options (merged over `sessionOptions`). A duplicate id is an error. */
+  /**
+   * Adds a session with the given options (merged over `sessionOptions`). A duplicate id is an error. On a fleet
+   * pool the session is created in the fleet's store, within `maxPoolSize` fleet-wide, under an id the fleet has
+   * never used, and any worker may be granted it.
+   */
   async addSession(options: SessionOptions = {}): Promise<Session> {
     this.#assertRunning();
+    const fleet = this.#options.fleet;
+    if (fleet) return fleet.add(this.#recordFor(options), this.#options.http.sessionWaitTimeoutMs);
     return this.#spawn(options);
   }
 
   /**
    * Adds many sessions at once, e.g. to pre-warm a pool: `count` sessions built by `createSessionFunction` (or
    * from `sessionOptions`), or one per options object. All or none: a duplicate id or a batch that would pass
-   * `maxPoolSize` throws before anything is added. Much faster than one `addSession` per session.
+   * `maxPoolSize` throws before anything is added. Much faster than one `addSession` per session. On a fleet pool
+   * the sessions are added to the fleet one by one: bad options throw before any is added, but a full fleet or
+   * an id already used stops the batch with the sessions before it added.
    */
   async addSessions(countOrOptions: number | readonly SessionOptions[]): Promise<Session[]> {
     this.#assertRunning();
@@ -388,8 +396,10 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       }
       numberOption('count', countOrOptions, 0, { integer: true, min: 0 });
     }
-    // Room is checked before anything is built: a huge count fails at once, not after building every input.
-    if (this.sessionsCount + this.#creations.size + (count as number) > this.#options.maxPoolSize) {
+    // Room is checked before anything is built: a huge count fails at once, not after building every input. A
+    // fleet pool's local copies say nothing of the fleet's room: its store checks each addition.
+    const held = this.#options.fleet ? 0 : this.sessionsCount + this.#creations.size;
+    if (held + (count as number) > this.#options.maxPoolSize) {
       throw new PoolFullError(this.#options.maxPoolSize);
     }
     let options: readonly SessionOptions[];
@@ -404,6 +414,15 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
       this.#assertRunning();
     } else {
       options = countOrOptions;
+    }
+    const fleet = this.#options.fleet;
+    if (fleet) {
+      const records = options.map((option) => this.#recordFor(option));
+      const added: Session[] = [];
+      for (const record of records) {
+        added.push(await fleet.add(record, this.#options.http.sessionWaitTimeoutMs));
+      }
+      return added;
     }
     return this.#spawnAll(options.map((option) => this.#inputFor(option)));
   }
@@ -620,6 +639,16 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
     });
   }
 
+  /** The record of a new session of a fleet, built from its options as a local session is. */
+  #recordFor(options: SessionOptions): PersistedSessionRecord {
+    const input = this.#inputFor(options);
+    return {
+      ...sessionContextFrom(input),
+      blockedStatusCodes: [...input.blockedStatusCodes],
+      cookieJar: null,
+    };
+  }
+
   /** What a fleet (`fleet` option) reads and does in this pool. */
   #fleetHost(): FleetHost {
     const http = this.#options.http;
@@ -634,12 +663,7 @@ export class SessionPool extends EventEmitter<SessionPoolEvents> {
         const given = create
           ? await create(this, { sessionOptions: { ...this.#options.sessionOptions } })
           : {};
-        const input = this.#inputFor(given);
-        return {
-          ...sessionContextFrom(input),
-          blockedStatusCodes: [...input.blockedStatusCodes],
-          cookieJar: null,
-        };
+        return this.#recordFor(given);
       },
       retire: (id, reason) => this.#sessions.get(id)?.send({ type: 'session.retire', reason }),
       emit: (event, ...args) => (this.emit as (name: string, ...rest: unknown[]) => boolean)(event, ...args),

@@ -108,6 +108,12 @@ export interface SessionFleet {
    * `PoolNotRunningError` (closed).
    */
   acquire(request: FleetUseRequest): Promise<FleetUse>;
+  /**
+   * Creates a session in the store (the pool's `addSession`), within `maxPoolSize` fleet-wide and under an id the
+   * fleet never used, and adopts it here; waits up to `waitMs` while the store does not answer. Rejects with
+   * `PoolFullError`, `DuplicateSessionError` or `PoolNotRunningError`.
+   */
+  add(record: PersistedSessionRecord, waitMs: number): Promise<Session>;
   /** A local session retired (outcome, blocked status, `retire()`): it retires fleet-wide. */
   sessionRetired(sessionId: string, reason: RetirementReason): void;
   stats(): FleetStats;
@@ -128,6 +134,7 @@ export function isSessionFleet(value: unknown): value is SessionFleet {
     fleet !== null &&
     typeof fleet.open === 'function' &&
     typeof fleet.acquire === 'function' &&
+    typeof fleet.add === 'function' &&
     typeof fleet.sessionRetired === 'function' &&
     typeof fleet.stats === 'function' &&
     typeof fleet.close === 'function'

@@ -6,7 +6,13 @@
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidOptionError, type Session, SessionPool } from '../../src/index.js';
+import {
+  DuplicateSessionError,
+  InvalidOptionError,
+  PoolFullError,
+  type Session,
+  SessionPool,
+} from '../../src/index.js';
 import { type RedisFleet, redisFleet } from '../../src/redis/index.js';
 import { type CountingSite, MARKER, startCountingSite } from '../acquisition/counting-site.js';
 import { plainClient, until } from './helpers.js';
@@ -55,6 +61,44 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     pools.push(pool);
     return { pool, fleet };
   }
+
+  it('addSession puts a session in the fleet: another worker is granted it with its userData and cookies; maxPoolSize and ids hold fleet-wide', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    plain = plainClient(server.url);
+    const a = await worker({ maxPoolSize: 2 });
+    const b = await worker({ maxPoolSize: 2 });
+    const alice = await a.pool.addSession({ id: 'alice', userData: { account: 'alice' } });
+    expect(alice.userData).toEqual({ account: 'alice' });
+    // Cookies set under a use reach the fleet with its release.
+    await a.pool.withSession((session) => session.setCookie('login=alice-token', site?.origin ?? ''), {
+      session: 'alice',
+    });
+    const inB = await b.pool.withSession(
+      (session) => ({ userData: session.userData, cookies: session.getCookieString(site?.origin ?? '') }),
+      { session: 'alice' },
+    );
+    expect(inB.userData).toEqual({ account: 'alice' });
+    expect(inB.cookies).toContain('login=alice-token');
+
+    await expect(b.pool.addSession({ id: 'alice' })).rejects.toBeInstanceOf(DuplicateSessionError);
+    await b.pool.addSession({ id: 'bob' });
+    await expect(a.pool.addSession({ id: 'carol' })).rejects.toBeInstanceOf(PoolFullError);
+    // Bad options throw before anything is added.
+    await expect(a.pool.addSession({ id: 'dave', maxUsageCount: -1 })).rejects.toMatchObject({
+      field: 'sessionOptions.maxUsageCount',
+    });
+    expect(await plain.hget('{crawl:shop}:meta', 'live')).toBe('2');
+
+    // A retired session's id is never used again; its place is free.
+    await a.pool.withSession((session) => session.retire(), { session: 'alice' });
+    await until(async () => (await plain?.hget('{crawl:shop}:meta', 'live')) === '1');
+    await expect(b.pool.addSession({ id: 'alice' })).rejects.toBeInstanceOf(DuplicateSessionError);
+    const [carol] = await b.pool.addSessions([{ id: 'carol' }]);
+    expect(carol?.id).toBe('carol');
+    expect(await a.pool.withSession((session) => session.id, { session: 'carol' })).toBe('carol');
+    expect(await plain.hget('{crawl:shop}:meta', 'live')).toBe('2');
+  });
 
   it('fetch on two workers: the site sees each session exactly as often as Redis counted it, none past its limits', async () => {
     server = await RedisServer.start();

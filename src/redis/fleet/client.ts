@@ -96,6 +96,11 @@ export interface FleetAcquireRequest {
   /** Wait for a grant until this time (ms, local clock); no wait when absent. */
   deadline?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Create this session now (a pool's `addSession`), granted to this worker, instead of granting one: the reply
+   * is the grant, `full` or `duplicate`.
+   */
+  add?: FleetNewSession | undefined;
 }
 
 export interface FleetReleaseRequest {
@@ -120,7 +125,12 @@ export interface FleetReleaseResult {
 }
 
 /** Why an acquire came back without a grant. */
-export type FleetNoGrant = { kind: 'timeout' } | { kind: 'gone'; sessionId: string } | { kind: 'closed' };
+export type FleetNoGrant =
+  | { kind: 'timeout' }
+  | { kind: 'gone'; sessionId: string }
+  | { kind: 'closed' }
+  | { kind: 'full' }
+  | { kind: 'duplicate'; sessionId: string };
 
 export interface GenerationLostEvent {
   previous: string;
@@ -255,7 +265,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
    * there is none.
    */
   async acquire(request: FleetAcquireRequest): Promise<FleetGrant | FleetNoGrant> {
-    let spare: FleetNewSession | undefined;
+    let spare: FleetNewSession | undefined = request.add;
     let woken = false;
     for (;;) {
       if (this.#closed) return { kind: 'closed' };
@@ -277,7 +287,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
         this.#maxPoolSize,
         request.sessionId ?? '',
         this.#retiredSeq,
-        waits ? '1' : '0',
+        request.add ? 'add' : waits ? '1' : '0',
       ];
       if (spare) {
         args.push(
@@ -332,6 +342,12 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       if (kind === 'gone') {
         this.#noteRetired(reply[2] as string[]);
         return { kind: 'gone', sessionId: request.sessionId ?? '' };
+      }
+      if (kind === 'full' || kind === 'dup') {
+        this.#live = Number(reply[1]);
+        this.#noteRetired(reply[2] as string[]);
+        // A 'dup' after an attempt whose answer was lost may be that attempt's own creation: the session exists.
+        return kind === 'full' ? { kind: 'full' } : { kind: 'duplicate', sessionId: request.add?.id ?? '' };
       }
       // wait
       this.#live = Number(reply[2]);

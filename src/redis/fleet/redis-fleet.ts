@@ -18,8 +18,10 @@ import type {
   SessionFleet,
 } from '../../acquisition/fleet.js';
 import {
+  DuplicateSessionError,
   InvalidOptionError,
   NoUsableSessionError,
+  PoolFullError,
   PoolNotRunningError,
   UnknownSessionError,
 } from '../../errors.js';
@@ -196,6 +198,34 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       this.#track(this.#client.release(grant, { outcome: 'unused' }));
       if (request.sessionId !== undefined) throw new UnknownSessionError(request.sessionId);
     }
+  }
+
+  /**
+   * Creates a session in Redis (the pool's `addSession`): within `maxPoolSize` fleet-wide, under an id never used
+   * in this fleet (a retired session's id stays taken while its tombstone lasts), and adopts it here. Its creation
+   * is a grant to this worker, given back unused at once, so any worker may be granted it next.
+   */
+  async add(record: PersistedSessionRecord, waitMs: number): Promise<Session> {
+    const host = this.#requireHost();
+    const grant = await this.#client.acquire({
+      add: this.#newSession(record),
+      deadline: Date.now() + waitMs,
+    });
+    if (!('token' in grant)) {
+      if (grant.kind === 'closed') throw new PoolNotRunningError('it was torn down');
+      if (grant.kind === 'full') throw new PoolFullError(host.maxPoolSize);
+      if (grant.kind === 'duplicate') throw new DuplicateSessionError(record.id);
+      throw new NoUsableSessionError(
+        `the fleet did not answer within ${waitMs} ms to add session "${record.id}"`,
+      );
+    }
+    const session = await this.#localCopy(grant);
+    if (!session) {
+      this.#track(this.#client.release(grant, { outcome: 'unused' }));
+      throw new UnknownSessionError(record.id);
+    }
+    this.#release(session, grant, 'unused');
+    return session;
   }
 
   /** A local session retired for a local reason: it retires in Redis too (called by the pool). */

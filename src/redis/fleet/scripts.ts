@@ -142,11 +142,14 @@ return {ARGV[1], '0', '0', 1}
  * one when nothing else can serve), else a new session while the pool has room. The grant reserves one use:
  * uses counted + leases in flight never pass maxUsageCount, leases in flight never pass maxConcurrency.
  * ARGV: 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any), 7 retirements seen (seq),
- * 8 register as waiter when nothing can be granted ('1'/'0'), 9 new id ('' = none), 10 new context JSON,
- * 11 new state JSON, 12 other requests of this worker are waiting ('1'/'0'), 13… excluded ids.
+ * 8 register as waiter when nothing can be granted ('1'/'0'), or 'add': create the offered session now (a
+ * pool's addSession), granted to this worker, 9 new id ('' = none), 10 new context JSON, 11 new state JSON,
+ * 12 other requests of this worker are waiting ('1'/'0'), 13… excluded ids.
  * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live,
  * retired (member, seq)*, created (1/0)} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
- * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) · {'gen', g}.
+ * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) ·
+ * {'full', live, retired} and {'dup', live, retired} (an 'add' refused: no room, or the id was ever used) ·
+ * {'gen', g}.
  */
 const ACQUIRE = `${PRELUDE}
 local bad = checkGen()
@@ -157,7 +160,23 @@ local now = nowMs()
 sweep(now)
 local chosen, s
 local created = 0
-if pinned ~= '' then
+-- The offered session (ARGV 9-11) becomes a live one: counted, recorded, not yet granted.
+local function createOffered()
+  chosen = ARGV[9]
+  s = cjson.decode(ARGV[11])
+  s.u, s.f, s.v, s.r, s.n, s.k = 0, 0, 0, '', now, {}
+  redis.call('HSET', K_REC, chosen, ARGV[10])
+  redis.call('HINCRBY', K_META, 'live', 1)
+  redis.call('HINCRBY', K_META, 'created', 1)
+  created = 1
+end
+if ARGV[8] == 'add' then
+  local live = tonumber(redis.call('HGET', K_META, 'live'))
+  if live >= maxPool then return {'full', tostring(live), retiredSince(ARGV[7])} end
+  -- A retired session's id stays taken while its tombstone lasts: nothing comes back under an old id.
+  if redis.call('HEXISTS', K_ST, ARGV[9]) == 1 then return {'dup', tostring(live), retiredSince(ARGV[7])} end
+  createOffered()
+elseif pinned ~= '' then
   s = load(pinned)
   if s and s.r == '' and s.x <= now then
     retire(pinned, s, 'expired')
@@ -201,13 +220,7 @@ else
     if live < maxPool then
       if ARGV[9] == '' then return {'room', tostring(live), retiredSince(ARGV[7])} end
       if redis.call('HEXISTS', K_ST, ARGV[9]) == 1 then return redis.error_reply('duplicate session id ' .. ARGV[9]) end
-      chosen = ARGV[9]
-      s = cjson.decode(ARGV[11])
-      s.u, s.f, s.v, s.r, s.n, s.k = 0, 0, 0, '', now, {}
-      redis.call('HSET', K_REC, chosen, ARGV[10])
-      redis.call('HINCRBY', K_META, 'live', 1)
-      redis.call('HINCRBY', K_META, 'created', 1)
-      created = 1
+      createOffered()
     end
   end
 end
