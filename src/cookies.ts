@@ -178,6 +178,7 @@ export function isPublicSuffixCookie(cookie: Cookie): boolean {
 export class CappedMemoryCookieStore extends MemoryCookieStore {
   readonly #limits: CookieLimits;
   #count = 0;
+  #revision = 0;
   readonly #listeners = new Set<CookieEvictionListener>();
   #pending: CookieEvictions = emptyEvictions();
   #reportScheduled = false;
@@ -209,6 +210,7 @@ export class CappedMemoryCookieStore extends MemoryCookieStore {
       this.#makeRoom(domain);
       this.#count += 1;
     }
+    this.#revision += 1;
     if (callback) {
       super.putCookie(cookie, callback);
       return undefined;
@@ -225,6 +227,7 @@ export class CappedMemoryCookieStore extends MemoryCookieStore {
     callback?: ErrorCallback,
   ): Promise<void> | undefined {
     if (this.idx[domain]?.[path]?.[key]) this.#count -= 1;
+    this.#revision += 1;
     if (callback) {
       super.removeCookie(domain, path, key, callback);
       return undefined;
@@ -235,6 +238,7 @@ export class CappedMemoryCookieStore extends MemoryCookieStore {
   override removeCookies(domain: string, path: string): Promise<void>;
   override removeCookies(domain: string, path: string, callback: ErrorCallback): void;
   override removeCookies(domain: string, path: string, callback?: ErrorCallback): Promise<void> | undefined {
+    this.#revision += 1;
     if (callback) {
       super.removeCookies(domain, path, callback);
       this.#count = this.#cookies().length;
@@ -249,6 +253,7 @@ export class CappedMemoryCookieStore extends MemoryCookieStore {
   override removeAllCookies(callback: ErrorCallback): void;
   override removeAllCookies(callback?: ErrorCallback): Promise<void> | undefined {
     this.#count = 0;
+    this.#revision += 1;
     if (callback) {
       super.removeAllCookies(callback);
       return undefined;
@@ -259,6 +264,14 @@ export class CappedMemoryCookieStore extends MemoryCookieStore {
   /** Number of cookies held, expired ones included until the jar next reads them. */
   get size(): number {
     return this.#count;
+  }
+
+  /**
+   * @internal Counts every write (put, update, removal): unchanged means the jar holds what it held then, so a
+   * copy taken at that revision is still exact. Reads (which only touch `lastAccessed`) do not count.
+   */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** @internal See `onCookiesEvicted`. */
@@ -423,6 +436,15 @@ export function onCookiesEvicted(jar: CookieJar, listener: CookieEvictionListene
   const store = jar.store;
   if (!(store instanceof CappedMemoryCookieStore)) return noop;
   return store.addEvictionListener(listener);
+}
+
+/**
+ * @internal The revision of a jar's store (see `CappedMemoryCookieStore.revision`), or undefined for a store
+ * that does not count its writes.
+ */
+export function cookieJarRevision(jar: CookieJar): number | undefined {
+  const store = jar.store;
+  return store instanceof CappedMemoryCookieStore ? store.revision : undefined;
 }
 
 /** What `restoreCookieJar` built, and what it left out. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { restoreCookieJar } from '../../src/cookies.js';
+import { cookieJarRevision, restoreCookieJar } from '../../src/cookies.js';
 import { type CookieRejection, InvalidCookieError } from '../../src/index.js';
 import { usePoolPerTest } from './helpers.js';
 
@@ -123,6 +123,32 @@ describe('session cookies', () => {
       session.getCookies('https://a.example/').length + session.getCookies('https://b.example/').length;
     expect(total).toBe(5);
     expect(session.getCookieString('https://a.example/')).toBe('c3=3; c4=updated');
+  });
+
+  it('counts every write to a jar and no read: a fleet skips sending a jar whose revision did not move', async () => {
+    const { session } = await openWithRejections();
+    const url = 'https://example.com/';
+    const revision = () => cookieJarRevision(session.cookieJar) as number;
+    const start = revision();
+    expect(start).toEqual(expect.any(Number));
+    session.setCookie('a=1', url);
+    const put = revision();
+    expect(put).toBeGreaterThan(start);
+    // Reads touch only lastAccessed, which no copy of the jar carries.
+    session.getCookieString(url);
+    session.getCookies(url);
+    expect(revision()).toBe(put);
+    session.setCookie('a=2', url);
+    const updated = revision();
+    expect(updated).toBeGreaterThan(put);
+    // An expired cookie goes, by the write that expires it or by the read that finds it expired.
+    session.setCookie('a=3; Max-Age=0', url);
+    expect(session.getCookieString(url)).toBe('');
+    expect(revision()).toBeGreaterThan(updated);
+    const beforeClear = revision();
+    session.setCookie('b=1', url);
+    await session.cookieJar.removeAllCookies();
+    expect(revision()).toBeGreaterThan(beforeClear + 1);
   });
 
   it('keeps each session’s cookies to itself', async () => {

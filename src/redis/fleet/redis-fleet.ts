@@ -17,6 +17,7 @@ import type {
   FleetUseRequest,
   SessionFleet,
 } from '../../acquisition/fleet.js';
+import { cookieJarRevision } from '../../cookies.js';
 import {
   DuplicateSessionError,
   InvalidOptionError,
@@ -105,6 +106,11 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   #host: FleetHost | undefined;
   /** What this worker last knew of each session's jar in Redis. */
   readonly #seen = new Map<string, CookieFields>();
+  /**
+   * The jar revision at which a local jar held exactly what `#seen` says Redis holds: a release of a jar still at
+   * that revision has no cookie change to send, and is sent without serializing the jar.
+   */
+  readonly #synced = new Map<string, number>();
   /** Sessions the fleet itself retired here: their retirement is not sent back. */
   readonly #retiredByFleet = new Set<string>();
   /**
@@ -231,6 +237,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   /** A local session retired for a local reason: it retires in Redis too (called by the pool). */
   sessionRetired(sessionId: string, reason: RetirementReason): void {
     this.#seen.delete(sessionId);
+    this.#synced.delete(sessionId);
     this.#retiredHere.set(sessionId, reason);
     if (this.#retiredHere.size > MAX_REMEMBERED_RETIREMENTS) {
       const oldest = this.#retiredHere.keys().next().value;
@@ -314,8 +321,10 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       session = host.adopt(this.#record(grant, context, cookies));
       if (!session) return undefined;
       this.#seen.set(grant.sessionId, cookies);
+      this.#noteSynced(session);
       return session;
     }
+    const wasSynced = this.#isSynced(session);
     const seen = this.#seen.get(grant.sessionId) ?? new Map<string, string>();
     if (grant.cookieMode === 'full') {
       const remote = fieldsOfFlat(grant.cookies.flat());
@@ -337,7 +346,20 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       mergeRemoteJar(session.cookieJar, upserts, removed);
       this.#seen.set(grant.sessionId, seen);
     }
+    // A jar that held what Redis held, merged with Redis's changes, holds what Redis holds now.
+    if (wasSynced) this.#noteSynced(session);
+    else this.#synced.delete(session.id);
     return session;
+  }
+
+  #isSynced(session: Session): boolean {
+    const revision = cookieJarRevision(session.cookieJar);
+    return revision !== undefined && this.#synced.get(session.id) === revision;
+  }
+
+  #noteSynced(session: Session, revision = cookieJarRevision(session.cookieJar)): void {
+    if (revision === undefined) this.#synced.delete(session.id);
+    else this.#synced.set(session.id, revision);
   }
 
   #record(grant: FleetGrant, context: string, cookies: CookieFields): PersistedSessionRecord {
@@ -386,8 +408,12 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
 
   #release(session: Session, grant: FleetGrant, outcome: ReleaseOutcome): void {
     const id = session.id;
-    const current = fieldsOfSerialized(session.cookieJar.serializeSync());
-    const { sets, dels } = diffFields(this.#seen.get(id), current);
+    const revision = cookieJarRevision(session.cookieJar);
+    const unchanged = this.#isSynced(session);
+    const current = unchanged
+      ? (this.#seen.get(id) ?? new Map<string, string>())
+      : fieldsOfSerialized(session.cookieJar.serializeSync());
+    const { sets, dels } = unchanged ? { sets: [], dels: [] } : diffFields(this.#seen.get(id), current);
     const until = session.blockedUntil?.getTime();
     const written = this.#client
       .release(grant, {
@@ -400,7 +426,10 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
         if (result.status === 'stale') return;
         if (result.status === 'ok' && outcome !== 'unused') this.#stats.requests += 1;
         if (result.status === 'lost' && !result.resent) this.#stats.leasesExpired += 1;
-        if (this.#seen.has(id) || result.status !== 'gone') this.#seen.set(id, current);
+        if (this.#seen.has(id) || result.status !== 'gone') {
+          this.#seen.set(id, current);
+          this.#noteSynced(session, revision);
+        }
         const reason = result.retiredNow ?? (result.state?.r ? result.state.r : undefined);
         if (reason) this.#retireHere(id, reason);
       });
@@ -428,6 +457,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     const host = this.#host;
     const sessionsLost = [...this.#seen.keys()].filter((id) => host?.session(id));
     this.#seen.clear();
+    this.#synced.clear();
     for (const id of sessionsLost) this.#retireHere(id, 'manual');
     this.#report('stateLost', { previousGeneration, generation, sessionsLost, leasesLost });
   }
