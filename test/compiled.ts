@@ -10,7 +10,6 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { inject } from 'vitest';
 
 declare module 'vitest' {
@@ -28,17 +27,22 @@ const COMPILED_DIRS = ['src', 'machines', 'examples', 'test'];
 interface Esbuild {
   transform(code: string, options: Record<string, unknown>): Promise<{ code: string }>;
 }
-/** The esbuild tsx runs on (tsx depends on it, so it is there wherever tsx is): the same compiler as `tsx`. */
 const fromRepo = createRequire(join(REPO_ROOT, 'package.json'));
-const esbuild = createRequire(fromRepo.resolve('tsx'))('esbuild') as Esbuild;
+/**
+ * The esbuild tsx runs on (tsx depends on it, so it is there wherever tsx is): the same compiler as `tsx`.
+ * Loaded on first use, like TypeScript below: most files importing this module only read `compiledPath`.
+ */
+let esbuild: Esbuild | undefined;
 
 /** The repository's tsconfig as esbuild reads it (verbatimModuleSyntax and the rest). */
 export function tsconfigRaw(): unknown {
+  const ts = fromRepo('typescript') as typeof import('typescript');
   return ts.readConfigFile(join(REPO_ROOT, 'tsconfig.json'), ts.sys.readFile).config;
 }
 
 /** tsx's transform: ESM for this Node, names kept (error classes report theirs). */
 export async function compileModule(code: string, sourcefile: string, tsconfig: unknown): Promise<string> {
+  esbuild ??= createRequire(fromRepo.resolve('tsx'))('esbuild') as Esbuild;
   const result = await esbuild.transform(code, {
     loader: 'ts',
     format: 'esm',
