@@ -42,6 +42,8 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
       maxUsageCount?: number;
       leaseTtlMs?: number;
       commandTimeoutMs?: number;
+      /** Called with each session `initSession` runs for, in this worker. */
+      onInit?: (sessionId: string) => void;
     } = {},
   ) {
     const fleet = redisFleet({
@@ -56,11 +58,32 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
       maxConcurrencyPerSession: 1,
       sessionOptions: { maxUsageCount: options.maxUsageCount ?? 10, maxErrorScore: 1000 },
       sessionWaitTimeoutMs: 10_000,
-      initSession: (session: Session) => session.setCookie(`${MARKER}=${session.id}`, site?.origin ?? ''),
+      initSession: (session: Session) => {
+        options.onInit?.(session.id);
+        session.setCookie(`${MARKER}=${session.id}`, site?.origin ?? '');
+      },
     });
     pools.push(pool);
     return { pool, fleet };
   }
+
+  it('initSession runs once per session fleet-wide once a use is counted: the next worker adopts it ready, with its cookies', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    const inits: string[] = [];
+    const a = await worker({ maxPoolSize: 1, onInit: (id) => inits.push(`a:${id}`) });
+    const b = await worker({ maxPoolSize: 1, onInit: (id) => inits.push(`b:${id}`) });
+    const first = await a.pool.fetch(`${site.origin}/ok`);
+    const id = first.session.id;
+    // The use is counted once its release lands in Redis.
+    await until(async () => (await b.fleet.fleetCounters()).used === 1);
+    const second = await b.pool.fetch(`${site.origin}/ok`);
+    expect(second.session.id).toBe(id);
+    expect(inits).toEqual([`a:${id}`]);
+    // B's request carried the cookie A's init set: the counting site saw the session's marker twice.
+    expect(site.count(id)).toBe(2);
+    expect(site.unmarked).toBe(0);
+  });
 
   it('addSession puts a session in the fleet: another worker is granted it with its userData and cookies; maxPoolSize and ids hold fleet-wide', async () => {
     server = await RedisServer.start();
