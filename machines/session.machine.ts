@@ -289,7 +289,8 @@ export const sessionMachine = setup({
       event.type === 'session.checkFailed' && context.checkFailures + 1 >= event.maxCheckFailures,
   },
   actions: {
-    // The hot path: one assigner for both fields (XState calls it once, with no per-key loop).
+    // The hot path (marks, reservations, releases): one assigner for all fields, which XState calls once, instead
+    // of one call per key.
     recordSuccess: assign(({ context }) => ({
       usageCount: context.usageCount + 1,
       errorScore: Math.max(0, context.errorScore - context.errorScoreDecrement),
@@ -298,13 +299,13 @@ export const sessionMachine = setup({
       usageCount: context.usageCount + 1,
       errorScore: context.errorScore + 1,
     })),
-    recordReservation: assign({
-      reserved: ({ context }) => context.reserved + 1,
-      nextUseAt: ({ context, event }) =>
+    recordReservation: assign(({ context, event }) => ({
+      reserved: context.reserved + 1,
+      nextUseAt:
         event.type === 'session.reserve' && event.minDelayMs > 0
           ? event.at + event.minDelayMs
           : context.nextUseAt,
-    }),
+    })),
     recordRelease: assign(({ context, event }) => {
       const release = event as ReleaseEvent;
       return {
