@@ -4,6 +4,7 @@
  * in ioredis's offline queue and are sent on reconnect (`maxRetriesPerRequest: null`); our scripts are written
  * so that a command sent twice has the effect of one.
  */
+import type { RedisOptions } from 'ioredis';
 import { RedisUnavailableError } from '../errors.js';
 import { type Cluster, Redis } from './ioredis.js';
 import type { ResolvedRedisConnection } from './options.js';
@@ -15,25 +16,30 @@ export function retryStrategy(times: number): number {
 }
 
 /**
- * Connects (or throws `RedisUnavailableError`) and registers the scripts. A `subscriber` connection leaves
- * resubscribing to `subscribeAcrossReconnects`.
+ * The ioredis options of every connection this library opens, over the caller's `redisOptions`: connected by
+ * `connectWithin` (lazily), commands queued while the connection is down and sent again on reconnect, and
+ * reconnection forever.
  */
-export async function connectRedis(
-  config: ResolvedRedisConnection,
+export function connectionOptions(
+  redisOptions: RedisOptions,
   name: string,
-  role: 'commands' | 'subscriber' = 'commands',
-): Promise<ScriptedRedis> {
-  const client = new Redis(config.url, {
-    ...config.redisOptions,
+  connectTimeoutMs: number,
+): RedisOptions {
+  return {
+    ...redisOptions,
     connectionName: name,
-    autoResubscribe: role === 'commands',
     lazyConnect: true,
-    connectTimeout: config.connectTimeoutMs,
+    connectTimeout: connectTimeoutMs,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     autoResendUnfulfilledCommands: true,
     retryStrategy,
-  });
+  };
+}
+
+/** Connects (or throws `RedisUnavailableError`) and registers the scripts. */
+export async function connectRedis(config: ResolvedRedisConnection, name: string): Promise<ScriptedRedis> {
+  const client = new Redis(config.url, connectionOptions(config.redisOptions, name, config.connectTimeoutMs));
   await connectWithin(client, config.connectTimeoutMs, config.redactedUrl);
   return defineScripts(client);
 }

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { RedisUnavailableError } from '../../errors.js';
-import { connectWithin, retryStrategy, subscribeAcrossReconnects } from '../connection.js';
+import { connectionOptions, connectWithin, retryStrategy, subscribeAcrossReconnects } from '../connection.js';
 import { Cluster, Redis } from '../ioredis.js';
 import { redactRedisUrl } from '../options.js';
 import { FleetCommandTimeoutError, FleetLeaseLostError } from './errors.js';
@@ -686,14 +686,13 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
 
   async #connect(kind: ConnectionKind, role: 'cmd' | 'sub'): Promise<Redis | Cluster> {
     const base = {
-      ...(this.options.redisOptions ?? {}),
-      connectionName: `session-supervisor:fleet:${this.workerId}:${role}`,
-      lazyConnect: true,
-      connectTimeout: this.options.connectTimeoutMs,
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
+      ...connectionOptions(
+        this.options.redisOptions ?? {},
+        `session-supervisor:fleet:${this.workerId}:${role}`,
+        this.options.connectTimeoutMs,
+      ),
+      // A subscriber resubscribes through subscribeAcrossReconnects.
       autoResubscribe: role !== 'sub',
-      retryStrategy,
     };
     const connection =
       kind === 'cluster'

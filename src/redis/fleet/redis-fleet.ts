@@ -352,8 +352,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     return session;
   }
 
-  #isSynced(session: Session): boolean {
-    const revision = cookieJarRevision(session.cookieJar);
+  #isSynced(session: Session, revision = cookieJarRevision(session.cookieJar)): boolean {
     return revision !== undefined && this.#synced.get(session.id) === revision;
   }
 
@@ -409,7 +408,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   #release(session: Session, grant: FleetGrant, outcome: ReleaseOutcome): void {
     const id = session.id;
     const revision = cookieJarRevision(session.cookieJar);
-    const unchanged = this.#isSynced(session);
+    const unchanged = this.#isSynced(session, revision);
     const current = unchanged
       ? (this.#seen.get(id) ?? new Map<string, string>())
       : fieldsOfSerialized(session.cookieJar.serializeSync());
