@@ -25,7 +25,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledRoot, compileModule } from './compiled.js';
+import { compiledRoot, compileModule, tsconfigRaw } from './compiled.js';
 import { RedisServer, redisMissing } from './redis/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -197,9 +197,9 @@ async function runBlockNow(block: PreparedBlock, env: NodeJS.ProcessEnv): Promis
   }
 }
 
-function tsconfig(): { raw: { compilerOptions?: unknown }; options: ts.CompilerOptions } {
-  const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
-  return { raw: config.config, options: ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT).options };
+function tsconfig(): { raw: unknown; options: ts.CompilerOptions } {
+  const raw = tsconfigRaw();
+  return { raw, options: ts.parseJsonConfigFileContent(raw, ts.sys, ROOT).options };
 }
 
 function typeErrors(files: string[], options: ts.CompilerOptions): Map<string, string[]> {
