@@ -45,7 +45,11 @@ export class FleetAcquirer extends SessionAcquirer {
   }
 
   override async acquire(options: AcquireOptions = {}): Promise<SessionLease> {
-    const exclude = new Set(options.exclude ?? []);
+    // Copied only when a local refusal adds to it: most acquires exclude nothing.
+    let exclude: ReadonlySet<string> | undefined =
+      options.exclude === undefined || options.exclude instanceof Set
+        ? options.exclude
+        : new Set(options.exclude);
     const pinned =
       options.session === undefined
         ? undefined
@@ -80,7 +84,7 @@ export class FleetAcquirer extends SessionAcquirer {
           `session "${session.id}" was granted by the fleet but cannot take a request here`,
         );
       }
-      exclude.add(session.id);
+      exclude = new Set([...(exclude ?? []), session.id]);
     }
   }
 
@@ -104,7 +108,6 @@ export class FleetAcquirer extends SessionAcquirer {
   }
 
   #lease(use: FleetUse, callerSignal: AbortSignal | undefined): SessionLease {
-    const signal = callerSignal ? AbortSignal.any([callerSignal, use.signal]) : use.signal;
     const release = (lease: SessionLease, outcome: ReleaseOutcome) => {
       this.#leases.delete(lease);
       this.#fleetHost.tally.use(outcome);
@@ -117,7 +120,8 @@ export class FleetAcquirer extends SessionAcquirer {
       use.session,
       release,
       () => this.#fleetHost.dispatcherFor(use.session),
-      signal,
+      callerSignal,
+      (abort) => use.onLost(abort),
     );
     this.#leases.add(lease);
     return lease;

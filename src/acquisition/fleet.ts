@@ -65,6 +65,8 @@ export interface FleetUse {
   readonly session: Session;
   /** Aborts when the fleet's lease on the session is lost: stop using the session. */
   readonly signal: AbortSignal;
+  /** Calls `listener` when the fleet's lease is lost (at once if it already was); reads no signal. */
+  onLost(listener: (reason: Error) => void): void;
   /** Ends the use in the fleet (exactly once): its outcome, the cookie changes made under it, the lease. */
   release(outcome: ReleaseOutcome): void;
 }

@@ -37,6 +37,8 @@ export class SessionLease implements AsyncDisposable, Disposable {
   #controller: AbortController | undefined;
   #forgetCallerSignal: () => void = noop;
   #revokedBy: Error | undefined;
+  /** Why the use was lost under its holder (a fleet lease not renewed in time); the lease is still held. */
+  #lostBy: Error | undefined;
   #outcome: ReleaseOutcome | undefined;
 
   /** @internal Leases are made by the pool's acquisition. */
@@ -45,11 +47,17 @@ export class SessionLease implements AsyncDisposable, Disposable {
     release: ReleaseUse,
     dispatcher: () => Dispatcher,
     callerSignal?: AbortSignal,
+    whenLost?: (abort: (reason: Error) => void) => void,
   ) {
     this.session = session;
     this.#release = release;
     this.#dispatcher = dispatcher;
     this.#callerSignal = callerSignal;
+    whenLost?.((reason) => {
+      if (this.#lostBy || !this.held) return;
+      this.#lostBy = reason;
+      this.#controller?.abort(reason);
+    });
   }
 
   /** Aborts when the caller's signal aborts or the pool is torn down. */
@@ -58,7 +66,7 @@ export class SessionLease implements AsyncDisposable, Disposable {
       const controller = new AbortController();
       this.#controller = controller;
       const caller = this.#callerSignal;
-      if (this.#revokedBy) controller.abort(this.#revokedBy);
+      if (this.#revokedBy ?? this.#lostBy) controller.abort(this.#revokedBy ?? this.#lostBy);
       else if (caller?.aborted) controller.abort(caller.reason);
       else if (caller && this.held) {
         const onAbort = () => controller.abort(caller.reason);
@@ -73,6 +81,7 @@ export class SessionLease implements AsyncDisposable, Disposable {
   get aborted(): boolean {
     return (
       this.#revokedBy !== undefined ||
+      this.#lostBy !== undefined ||
       this.#callerSignal?.aborted === true ||
       this.#controller?.signal.aborted === true
     );

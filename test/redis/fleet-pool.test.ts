@@ -291,6 +291,25 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     expect(pool.stats().fleet?.leasesLost).toBe(1);
   }, 30_000);
 
+  it('an id holding a NUL (the protocol separates its arguments with one) is refused or names no session', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    const a = await worker({ maxPoolSize: 2 });
+    await expect(a.pool.addSession({ id: 'one\u0000two' })).rejects.toThrow(InvalidOptionError);
+    await expect(a.pool.addSession({ id: 'one\u0000two' })).rejects.toThrow(/\bid\b/);
+    await expect(a.pool.acquire({ session: 'one\u0000two' })).rejects.toMatchObject({
+      code: 'ERR_UNKNOWN_SESSION',
+    });
+    // Nor can a cookie carry one into a release: a jar refuses control characters in names and paths.
+    const { Cookie } = await import('tough-cookie');
+    const odd = new Cookie({ key: 'odd\u0000name', value: 'x', domain: '127.0.0.1', path: '/' });
+    await a.pool.withSession(async (session) => {
+      await expect(session.cookieJar.store.putCookie(odd)).rejects.toThrow(/control character/);
+    });
+    expect((await a.fleet.fleetCounters()).live).toBe(1);
+    expect((await a.fleet.fleetCounters()).used).toBe(1);
+  }, 30_000);
+
   it('rejects a fleet together with a store, and a fleet that is not one, naming the field', () => {
     expect(() => new SessionPool({ fleet: {} as never })).toThrow(InvalidOptionError);
     expect(() => new SessionPool({ fleet: {} as never })).toThrow(/fleet/);

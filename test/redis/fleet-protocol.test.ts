@@ -151,6 +151,35 @@ describe.skipIf(missing)('fleet protocol on a real redis-server', () => {
     expect(large).toBeLessThanOrEqual(small * 1.2);
   }, 60_000);
 
+  it('a release rides with the acquire that follows it: one round trip and one script call per request', async () => {
+    server = await RedisServer.start();
+    plain = plainClient(server.url);
+    const client = await open({ leaseTtlMs: 60_000 }, 1);
+    let grant = await client.acquire({ newSession: newSession({ maxUsageCount: 1_000_000 }) });
+    if (!isGrant(grant)) throw new Error('no grant');
+    await plain.config('RESETSTAT');
+    const tripsBefore = client.counters.roundTrips;
+    const cycles = 40;
+    for (let i = 0; i < cycles; i += 1) {
+      // The pool's way: the release is not awaited before the next request asks for a session.
+      const released = client.release(grant, { outcome: 'good' });
+      const next = await client.acquire({});
+      expect((await released).status).toBe('ok');
+      if (!isGrant(next)) throw new Error('no grant');
+      grant = next;
+    }
+    // The only session was free again for every acquire: each release reached Redis before the acquire it rode with.
+    expect(client.counters.roundTrips - tripsBefore).toBe(cycles);
+    const info = await plain.info('commandstats');
+    // The first call of a script on a connection is an EVAL (ioredis loads it), the rest EVALSHA.
+    const scriptCalls = (name: string) =>
+      Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+    expect(scriptCalls('evalsha') + scriptCalls('eval')).toBe(cycles);
+    // A release with no acquire after it still goes out, on its own.
+    expect((await client.release(grant, { outcome: 'good' })).status).toBe('ok');
+    expect(Number((await plain.hget('{crawl}:meta', 'used')) ?? 0)).toBe(cycles + 1);
+  }, 30_000);
+
   it('nothing in Redis grows with worker restarts: 30 workers in turn leave no field of their own behind', async () => {
     server = await RedisServer.start();
     plain = plainClient(server.url);

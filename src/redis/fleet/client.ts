@@ -1,7 +1,8 @@
 /**
- * `FleetClient`: one worker's end of the fleet protocol. One round trip grants a lease (with its reserved use and
- * the cookie changes this worker has not seen), one ends it (outcome, cookie delta, release); one renews every
- * lease this worker holds. Waiting requests wait on this worker's own channel, which a release publishes to only
+ * `FleetClient`: one worker's end of the fleet protocol. One script call grants a lease (with its reserved use and
+ * the cookie changes this worker has not seen) and ends the leases released since the last call (outcome, cookie
+ * delta, release): a crawl makes one round trip per request. A release with no acquire after it goes alone at the
+ * end of the event loop's turn. One call renews every lease this worker holds. Waiting requests wait on this worker's own channel, which a release publishes to only
  * when it freed something and this worker was the one registered longest; a fallback poll covers a lost message.
  *
  * Faults: every command has a timeout (`commandTimeoutMs`); a timeout or a dropped connection emits
@@ -84,8 +85,10 @@ export interface FleetGrant {
   readonly cookies: readonly [field: string, json: string][];
   /** Whether this grant created the session. */
   readonly created: boolean;
-  /** Aborts when the lease is lost (not renewed within the TTL, or the generation changed). */
+  /** Aborts when the lease is lost (not renewed within the TTL, or the generation changed); made when first read. */
   readonly signal: AbortSignal;
+  /** Calls `listener` when the lease is lost (at once if it already was). */
+  onLost(listener: (error: FleetLeaseLostError) => void): void;
 }
 
 export interface FleetAcquireRequest {
@@ -162,17 +165,82 @@ export interface FleetClientCounters {
   grantsGivenBack: number;
 }
 
-interface HeldLease {
-  sessionId: string;
-  token: string;
-  member: string;
-  controller: AbortController;
+/** A lease this worker holds: the grant its holder reads, and what renewals and losses need. */
+class HeldLease implements FleetGrant {
+  readonly sessionId: string;
+  readonly token: string;
+  readonly member: string;
+  readonly record: string | undefined;
+  readonly cookieMode: FleetGrant['cookieMode'];
+  readonly cookies: readonly [field: string, json: string][];
+  readonly created: boolean;
   /** Local time by which a renewal must have been sent and answered, or the lease counts as lost. */
   deadline: number;
+  lostBy: FleetLeaseLostError | undefined;
+  readonly #stateJson: string;
+  #state: FleetSessionState | undefined;
+  /** Made only when the signal is read: most holders never read it. */
+  #controller: AbortController | undefined;
+  #lostListeners: ((error: FleetLeaseLostError) => void)[] | undefined;
+
+  constructor(reply: FleetReply, token: string, deadline: number) {
+    this.sessionId = reply[1] as string;
+    this.token = token;
+    this.member = `${this.sessionId}|${token}`;
+    this.#stateJson = reply[2] as string;
+    this.record = (reply[3] as string | null) ?? undefined;
+    this.cookieMode = reply[4] as FleetGrant['cookieMode'];
+    const flat = reply[5] as string[];
+    const cookies: [string, string][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) cookies.push([flat[i] as string, flat[i + 1] as string]);
+    this.cookies = cookies;
+    this.created = reply[8] === 1;
+    this.deadline = deadline;
+  }
+
+  /** Parsed when first read (only an adoption reads it). */
+  get state(): FleetSessionState {
+    this.#state ??= JSON.parse(this.#stateJson) as FleetSessionState;
+    return this.#state;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.lostBy) this.#controller.abort(this.lostBy);
+    }
+    return this.#controller.signal;
+  }
+
+  onLost(listener: (error: FleetLeaseLostError) => void): void {
+    if (this.lostBy) listener(this.lostBy);
+    else {
+      this.#lostListeners ??= [];
+      this.#lostListeners.push(listener);
+    }
+  }
+
+  /** Marks the lease lost (once): its signal aborts and its listeners hear why. */
+  lose(error: FleetLeaseLostError): boolean {
+    if (this.lostBy) return false;
+    this.lostBy = error;
+    this.#controller?.abort(error);
+    for (const listener of this.#lostListeners ?? []) listener(error);
+    return true;
+  }
 }
 
 interface Waiter {
   wake: () => void;
+}
+
+type ScriptArgs = (string | number)[];
+
+/** A release's first send, waiting in the outbox for this worker's next acquire. */
+interface QueuedRelease {
+  /** RELEASE's ARGV (the keys are added when it is sent). */
+  argv: ScriptArgs;
+  settle: (error: Error | undefined, reply?: FleetReply) => void;
 }
 
 type ConnectionKind = 'redis' | 'cluster';
@@ -206,7 +274,25 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
   /** Tokens of grants asked for whose answer never came: given back once Redis answers again. */
   readonly #abandoned = new Set<string>();
   #cancelling: Promise<void> | undefined;
+  /** Commands sent and not answered yet, in the order sent (see `#watchCommands`). */
+  readonly #awaiting = new Map<number, { name: string; sentAt: number; fail: (error: Error) => void }>();
+  #calls = 0;
+  #watchdog: NodeJS.Timeout | undefined;
   readonly #waiters: Waiter[] = [];
+  /**
+   * Releases not sent yet. No request waits on a release, so it waits for this worker's next acquire and goes in
+   * the same script call (one round trip per request instead of two), or alone once this turn of the event loop
+   * is over. An acquire never waits for anything.
+   */
+  readonly #outbox: QueuedRelease[] = [];
+  #outboxFlush: NodeJS.Immediate | undefined;
+  /**
+   * Whether this worker may be registered as a waiter in Redis: while it is not, its scripts skip removing the
+   * registration. Sends are numbered so that an answer to an older send does not clear a newer registration.
+   */
+  #registered = false;
+  #sends = 0;
+  #lastRegisteringSend = 0;
 
   constructor(options: FleetConnectionOptions) {
     super();
@@ -267,6 +353,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
   async acquire(request: FleetAcquireRequest): Promise<FleetGrant | FleetNoGrant> {
     let spare: FleetNewSession | undefined = request.add;
     let woken = false;
+    if (request.sessionId?.includes('\0')) return { kind: 'gone', sessionId: request.sessionId };
     for (;;) {
       if (this.#closed) return { kind: 'closed' };
       request.signal?.throwIfAborted();
@@ -278,8 +365,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
         continue;
       }
       const token = `${this.workerId}:${++this.#tokens}`;
-      const args: (string | number)[] = [
-        ...this.keys.all,
+      const args: ScriptArgs = [
         this.#generation,
         this.workerId,
         token,
@@ -305,16 +391,21 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
           }),
         );
       } else args.push('', '', '');
-      args.push(this.#waiters.length > 0 ? '1' : '0');
-      if (request.exclude) for (const id of request.exclude) args.push(id);
+      const send = ++this.#sends;
+      const mayRegister = waits && !request.add;
+      args.push(this.#waiterFlag());
+      // An id holding a NUL names no fleet session (none can be made): it is left out, not sent.
+      if (request.exclude) for (const id of request.exclude) if (!id.includes('\0')) args.push(id);
       let reply: FleetReply;
       try {
         this.counters.acquires += 1;
-        reply = await this.#call('acquire', () => this.connection.fleetAcquire(...args));
+        reply = await this.#call('acquire', () => this.#send(args));
       } catch {
         // Redis is stalled or away. The grant may still be applied later: it is given back once Redis answers.
         // The request waits for Redis (bounded by the deadline) rather than fail.
         this.#abandoned.add(token);
+        // Whether it registered this worker as a waiter is unknown: assume it did.
+        if (mayRegister) this.#registeredBy(send);
         if (!waits) return { kind: 'timeout' };
         await this.#pause(request, 250);
         continue;
@@ -325,6 +416,8 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
         continue;
       }
       if (kind === 'ok') {
+        // Only a grant unregisters (see ACQUIRE).
+        this.#answered(send);
         this.#noteRetired(reply[7] as string[]);
         this.#live = Number(reply[6]);
         const grant = this.#grant(reply, token);
@@ -350,6 +443,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
         return kind === 'full' ? { kind: 'full' } : { kind: 'duplicate', sessionId: request.add?.id ?? '' };
       }
       // wait
+      if (mayRegister) this.#registeredBy(send);
       this.#live = Number(reply[2]);
       this.#noteRetired(reply[3] as string[]);
       if (!waits) return { kind: 'timeout' };
@@ -373,8 +467,8 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
   ): Promise<FleetReleaseResult> {
     const held = this.#held.get(grant.token);
     this.#held.delete(grant.token);
-    const args: (string | number)[] = [
-      ...this.keys.all,
+    const send = ++this.#sends;
+    const args: ScriptArgs = [
       this.#generation,
       this.workerId,
       grant.sessionId,
@@ -382,7 +476,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       request.outcome,
       request.retireReason ?? '',
       request.coolDownUntil ?? '',
-      this.#waiters.length > 0 ? '1' : '0',
+      this.#waiterFlag(),
     ];
     const sets = request.cookieSets ?? [];
     args.push(sets.length);
@@ -396,7 +490,14 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
         return { status: 'stale', state: undefined, retiredNow: undefined, resent: attempt > 0 };
       try {
         this.counters.releases += 1;
-        const reply = await this.#call('release', () => this.connection.fleetRelease(...args));
+        // The first send waits in the outbox (no round trip of its own when an acquire follows); a resend goes now.
+        const reply =
+          attempt === 0
+            ? await this.#call('release', () => this.#queueRelease(args), false)
+            : await this.#call('release', () =>
+                this.connection.fleetRelease(...this.keys.all, packArgs(args)),
+              );
+        if (attempt === 0 && reply[0] !== 'gen') this.#answered(send);
         if (reply[0] === 'gen') {
           // The lease is lost with its generation: it is reported among the generation's lost leases.
           if (held) this.#held.set(held.token, held);
@@ -404,7 +505,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
           return { status: 'stale', state: undefined, retiredNow: undefined, resent: attempt > 0 };
         }
         const status = reply[0] as 'ok' | 'lost' | 'gone';
-        if (status === 'lost' && attempt === 0 && held && !held.controller.signal.aborted)
+        if (status === 'lost' && attempt === 0 && held && held.lostBy === undefined)
           this.#loseLease(held, 'it lapsed in Redis before its release');
         if (reply[4] === 1 && this.#waiters.length > 0) this.#wakeNextWaiter();
         return {
@@ -433,6 +534,8 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     }
     const leases = [...this.#held.values()];
     const sentAt = Date.now();
+    const waiting = this.#waiters.length > 0;
+    if (waiting) this.#registeredBy(++this.#sends);
     try {
       this.counters.renewals += 1;
       const reply = await this.#call('renew', () =>
@@ -441,7 +544,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
           this.#generation,
           this.workerId,
           this.options.leaseTtlMs,
-          this.#waiters.length > 0 ? '1' : '0',
+          waiting ? '1' : '0',
           ...leases.map((lease) => lease.member),
         ),
       );
@@ -487,8 +590,14 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#renewTimer);
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
     clearTimeout(this.#probe);
     for (const waiter of this.#waiters.splice(0)) waiter.wake();
+    // Releases still in the outbox go before the connection closes (QUIT waits for their answers).
+    clearImmediate(this.#outboxFlush);
+    this.#outboxFlush = undefined;
+    if (this.#outbox.length > 0) void this.#send(undefined).catch(() => undefined);
     const client = this.#client;
     const subscriber = this.#subscriber;
     this.#client = undefined;
@@ -496,6 +605,68 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     await Promise.all(
       [client, subscriber].map((connection) => connection?.quit().catch(() => connection.disconnect())),
     );
+  }
+
+  /**
+   * The waiter flag of an acquire or release: '1' this worker has requests waiting (stay registered), '0' none
+   * (unregister), '-' none and not registered (nothing to remove).
+   */
+  #waiterFlag(): '1' | '0' | '-' {
+    if (this.#waiters.length > 0) return '1';
+    return this.#registered ? '0' : '-';
+  }
+
+  /** Send number `send` registered this worker as a waiter (or may have). */
+  #registeredBy(send: number): void {
+    this.#registered = true;
+    this.#lastRegisteringSend = Math.max(this.#lastRegisteringSend, send);
+  }
+
+  /** A send was answered: with nothing waiting and no registering send after it, the registration is gone. */
+  #answered(send: number): void {
+    if (this.#registered && this.#waiters.length === 0 && send > this.#lastRegisteringSend)
+      this.#registered = false;
+  }
+
+  #queueRelease(argv: ScriptArgs): Promise<FleetReply> {
+    return new Promise((resolve, reject) => {
+      this.#outbox.push({ argv, settle: (error, reply) => (error ? reject(error) : resolve(reply ?? [])) });
+      this.#outboxFlush ??= setImmediate(() => {
+        this.#outboxFlush = undefined;
+        if (this.#outbox.length > 0) void this.#send(undefined).catch(() => undefined);
+      });
+    });
+  }
+
+  /**
+   * Sends the releases in the outbox and then the acquire (ACQUIRE's ARGV), if any, in one script call; resolves
+   * with the acquire's reply. Each release's reply settles its own send.
+   */
+  #send(acquire: ScriptArgs | undefined): Promise<FleetReply> {
+    const releases = this.#outbox.splice(0);
+    const connection = this.#client;
+    if (!connection) {
+      const error = new RedisUnavailableError(this.#where(), 'the fleet client is closed');
+      for (const release of releases) release.settle(error);
+      return Promise.reject(error);
+    }
+    if (releases.length === 0) {
+      return acquire ? connection.fleetAcquire(...this.keys.all, packArgs(acquire)) : Promise.resolve([]);
+    }
+    if (!acquire) this.counters.roundTrips += 1;
+    const args: ScriptArgs = [releases.length];
+    for (const release of releases) args.push(release.argv.length, ...release.argv);
+    if (acquire) args.push(...acquire);
+    const replies = connection.fleetExchange(...this.keys.all, packArgs(args));
+    replies.then(
+      (all) => {
+        for (const [index, release] of releases.entries()) release.settle(undefined, all[index + 1]);
+      },
+      (error) => {
+        for (const release of releases) release.settle(error);
+      },
+    );
+    return replies.then((all) => all[0]);
   }
 
   /** Gives back the grants whose answers were lost (one round trip, after a fault only). */
@@ -520,38 +691,18 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
   }
 
   #grant(reply: FleetReply, token: string): FleetGrant {
-    const sessionId = reply[1] as string;
-    const flat = reply[5] as string[];
-    const cookies: [string, string][] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) cookies.push([flat[i] as string, flat[i + 1] as string]);
-    const controller = new AbortController();
-    const held: HeldLease = {
-      sessionId,
-      token,
-      member: `${sessionId}|${token}`,
-      controller,
-      deadline: Date.now() + this.options.leaseTtlMs,
-    };
+    const held = new HeldLease(reply, token, Date.now() + this.options.leaseTtlMs);
     this.#held.set(token, held);
     this.counters.leasesGranted += 1;
-    return {
-      sessionId,
-      token,
-      state: JSON.parse(reply[2] as string) as FleetSessionState,
-      record: (reply[3] as string | null) ?? undefined,
-      cookieMode: reply[4] as FleetGrant['cookieMode'],
-      cookies,
-      created: reply[8] === 1,
-      signal: controller.signal,
-    };
+    return held;
   }
 
   #loseLease(held: HeldLease, detail: string): void {
     this.#held.delete(held.token);
-    if (held.controller.signal.aborted) return;
-    this.counters.leasesLost += 1;
+    if (held.lostBy) return;
     const error = new FleetLeaseLostError(held.sessionId, detail);
-    held.controller.abort(error);
+    held.lose(error);
+    this.counters.leasesLost += 1;
     this.emit('leaseLost', held.sessionId, error);
   }
 
@@ -622,17 +773,16 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     this.#waiters[0]?.wake();
   }
 
-  async #call<T>(name: string, run: () => Promise<T>): Promise<T> {
-    this.counters.roundTrips += 1;
-    const timeoutMs = this.options.commandTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
+  /** Runs one command under the command timeout; `ownTrip`: it is a round trip of its own (counted). */
+  async #call<T>(name: string, run: () => Promise<T>, ownTrip = true): Promise<T> {
+    if (ownTrip) this.counters.roundTrips += 1;
+    const id = ++this.#calls;
     try {
-      const result = await Promise.race([
-        run(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new FleetCommandTimeoutError(name, timeoutMs)), timeoutMs);
-        }),
-      ]);
+      const result = await new Promise<T>((resolve, reject) => {
+        this.#awaiting.set(id, { name, sentAt: Date.now(), fail: reject });
+        this.#watchCommands();
+        run().then(resolve, reject);
+      });
       this.#restored();
       return result;
     } catch (error) {
@@ -642,8 +792,34 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       }
       throw error;
     } finally {
-      clearTimeout(timer);
+      this.#awaiting.delete(id);
     }
+  }
+
+  /**
+   * One timer for every command's timeout (a timer per command costs more than the command's own work): it runs
+   * while commands await their answers and fails each one older than `commandTimeoutMs`, within a quarter of it.
+   */
+  #watchCommands(): void {
+    if (this.#watchdog) return;
+    const timeoutMs = this.options.commandTimeoutMs;
+    this.#watchdog = setInterval(
+      () => {
+        const now = Date.now();
+        // Oldest first (a Map keeps insertion order): the scan stops at the first command still in time.
+        for (const [id, command] of this.#awaiting) {
+          if (now - command.sentAt < timeoutMs) break;
+          this.#awaiting.delete(id);
+          command.fail(new FleetCommandTimeoutError(command.name, timeoutMs));
+        }
+        if (this.#awaiting.size === 0) {
+          clearInterval(this.#watchdog);
+          this.#watchdog = undefined;
+        }
+      },
+      Math.max(5, Math.floor(timeoutMs / 4)),
+    );
+    this.#watchdog.unref();
   }
 
   #lost(error: Error): void {
@@ -708,6 +884,15 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     await connectWithin(connection, this.options.connectTimeoutMs, this.#where());
     return connection;
   }
+}
+
+/**
+ * The hot scripts' arguments as one NUL-separated string (one argument costs the client and Redis far less than
+ * dozens). No argument holds a NUL: session ids are checked for one, a jar refuses control characters in cookie
+ * names and paths, and JSON escapes them.
+ */
+function packArgs(args: ScriptArgs): string {
+  return args.join('\0');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -287,8 +287,8 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
 
   #newSession(record: PersistedSessionRecord): FleetNewSession {
     const host = this.#requireHost();
-    if (record.id.includes('\n') || record.id.includes('|')) {
-      throw new InvalidOptionError('id', 'a fleet session id must not contain "|" or a line break');
+    if (/[\n|\0]/.test(record.id)) {
+      throw new InvalidOptionError('id', 'a fleet session id must not contain "|", a line break or a NUL');
     }
     return {
       id: record.id,
@@ -396,7 +396,10 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     let released = false;
     return {
       session,
-      signal: grant.signal,
+      get signal() {
+        return grant.signal;
+      },
+      onLost: (listener) => grant.onLost(listener),
       release: (outcome: ReleaseOutcome) => {
         if (released) return;
         released = true;

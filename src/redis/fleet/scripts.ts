@@ -24,15 +24,37 @@ local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- Session states read in this call, each decoded once and written back once, by flush() at the end: a session
+-- released and granted again in one call is read and written once.
+local CACHE, DIRTY = {}, {}
 local function load(id)
-  local raw = redis.call('HGET', K_ST, id)
-  if not raw then return nil end
-  return cjson.decode(raw)
+  local s = CACHE[id]
+  if s == nil then
+    local raw = redis.call('HGET', K_ST, id)
+    s = raw and cjson.decode(raw) or false
+    CACHE[id] = s
+  end
+  return s or nil
 end
 local function save(id, s)
-  redis.call('HSET', K_ST, id, cjson.encode(s))
+  CACHE[id] = s
+  DIRTY[id] = true
+end
+local function forget(id)
+  redis.call('HDEL', K_ST, id)
+  CACHE[id], DIRTY[id] = false, nil
+end
+local function flush()
+  local fields = {}
+  for id in pairs(DIRTY) do
+    fields[#fields + 1] = id
+    fields[#fields + 1] = cjson.encode(CACHE[id])
+  end
+  if #fields > 0 then redis.call('HSET', K_ST, unpack(fields)) end
 end
 local function pad(n) return string.format('%012d', n) end
+-- What this call changed of the pool's live count and retirements, so a reply needs no second read of them.
+local LIVE_DELTA, RETIREMENTS = 0, 0
 local function grantable(s, now)
   return s.r == '' and s.u + s.f < s.mu and s.f < s.c and s.e < s.me and s.x > now and s.n <= now
 end
@@ -43,6 +65,7 @@ local function retire(id, s, why)
   local rseq = redis.call('HINCRBY', K_META, 'rseq', 1)
   redis.call('ZADD', K_RETIRED, rseq, id .. '|' .. why)
   redis.call('HINCRBY', K_META, 'live', -1)
+  LIVE_DELTA, RETIREMENTS = LIVE_DELTA - 1, RETIREMENTS + 1
   redis.call('HINCRBY', K_META, 'retired', 1)
   redis.call('HINCRBY', K_META, 'why:' .. why, 1)
   -- A retired session's cookies are of no further use.
@@ -60,7 +83,7 @@ local function retire(id, s, why)
     for _, member in ipairs(old) do
       local oldId = string.match(member, '^(.*)|[^|]*$')
       local os = load(oldId)
-      if os and os.f == 0 then redis.call('HDEL', K_ST, oldId) end
+      if os and os.f == 0 then forget(oldId) end
       redis.call('ZREM', K_RETIRED, member)
     end
   end
@@ -77,10 +100,14 @@ local function refresh(id, s, now)
     redis.call('ZREM', K_AVAIL, id)
   end
 end
--- Pops the waiter registered longest ago (smallest expiry) and tells it something was freed.
+-- Pops the waiter registered longest ago (smallest expiry) and tells it something was freed. With no waiter
+-- registered (the usual case) this is one read.
 local function wakeOne(now)
-  redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', now)
-  local w = redis.call('ZRANGE', K_WAIT, 0, 0)
+  local w = redis.call('ZRANGE', K_WAIT, 0, 0, 'WITHSCORES')
+  if w[1] and tonumber(w[2]) <= now then
+    redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', now)
+    w = redis.call('ZRANGE', K_WAIT, 0, 0)
+  end
   if w[1] then
     redis.call('ZREM', K_WAIT, w[1])
     redis.call('PUBLISH', TAG .. ':w:' .. w[1], '1')
@@ -112,10 +139,23 @@ local function sweep(now)
   for _, member in ipairs(due) do lapse(member, now) end
   if #due > 0 then wakeOne(now) end
 end
-local function checkGen()
+local function checkGen(known)
   local gen = redis.call('HGET', K_META, 'gen')
-  if gen ~= ARGV[1] then return {'gen', gen or ''} end
+  if gen ~= known then return {'gen', gen or ''} end
   return nil
+end
+-- The hot scripts take their arguments as one string, NUL-separated: far cheaper to send than one argument each.
+local function unpackArgs(packed)
+  local args, from = {}, 1
+  while true do
+    local at = string.find(packed, '\0', from, true)
+    if not at then
+      args[#args + 1] = string.sub(packed, from)
+      return args
+    end
+    args[#args + 1] = string.sub(packed, from, at - 1)
+    from = at + 1
+  end
 end
 local function retiredSince(seq)
   return redis.call('ZRANGEBYSCORE', K_RETIRED, '(' .. seq, '+inf', 'WITHSCORES', 'LIMIT', 0, 32)
@@ -141,224 +181,289 @@ return {ARGV[1], '0', '0', 1}
  * Grants a lease: the pinned session, else the least recently granted available one not excluded (an excluded
  * one when nothing else can serve), else a new session while the pool has room. The grant reserves one use:
  * uses counted + leases in flight never pass maxUsageCount, leases in flight never pass maxConcurrency.
- * ARGV: 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any), 7 retirements seen (seq),
+ * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any), 7 retirements seen (seq),
  * 8 register as waiter when nothing can be granted ('1'/'0'), or 'add': create the offered session now (a
  * pool's addSession), granted to this worker, 9 new id ('' = none), 10 new context JSON, 11 new state JSON,
- * 12 other requests of this worker are waiting ('1'/'0'), 13… excluded ids.
+ * 12 other requests of this worker are waiting ('1'; '0': none, so unregister it; '-': none, and it is not
+ * registered), 13… excluded ids.
  * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live,
  * retired (member, seq)*, created (1/0)} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
  * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) ·
  * {'full', live, retired} and {'dup', live, retired} (an 'add' refused: no room, or the id was ever used) ·
  * {'gen', g}.
  */
-const ACQUIRE = `${PRELUDE}
-local bad = checkGen()
-if bad then return bad end
-local wid, token, ttl, maxPool = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local pinned = ARGV[6]
-local now = nowMs()
-sweep(now)
-local chosen, s
-local created = 0
--- The offered session (ARGV 9-11) becomes a live one: counted, recorded, not yet granted.
-local function createOffered()
-  chosen = ARGV[9]
-  s = cjson.decode(ARGV[11])
-  s.u, s.f, s.v, s.r, s.n, s.k = 0, 0, 0, '', now, {}
-  redis.call('HSET', K_REC, chosen, ARGV[10])
-  redis.call('HINCRBY', K_META, 'live', 1)
-  redis.call('HINCRBY', K_META, 'created', 1)
-  created = 1
-end
-if ARGV[8] == 'add' then
-  local live = tonumber(redis.call('HGET', K_META, 'live'))
-  if live >= maxPool then return {'full', tostring(live), retiredSince(ARGV[7])} end
-  -- A retired session's id stays taken while its tombstone lasts: nothing comes back under an old id.
-  if redis.call('HEXISTS', K_ST, ARGV[9]) == 1 then return {'dup', tostring(live), retiredSince(ARGV[7])} end
-  createOffered()
-elseif pinned ~= '' then
-  s = load(pinned)
-  if s and s.r == '' and s.x <= now then
-    retire(pinned, s, 'expired')
-    save(pinned, s)
+const ACQUIRE_FN = `
+-- m: the pool's meta (gen, live, rseq) as this call found it, before any change it made (read here if not given).
+local function acquire(A, now, m)
+  m = m or redis.call('HMGET', K_META, 'gen', 'live', 'rseq')
+  if m[1] ~= A[1] then return {'gen', m[1] or ''} end
+  -- The live count now: as found, plus what this call changed (m was read before any change).
+  local function liveNow() return (tonumber(m[2]) or 0) + LIVE_DELTA end
+  -- Retirements after the caller's last: none to read unless one happened since it heard (the usual case).
+  local function retiredNews()
+    if RETIREMENTS == 0 and m[3] == A[7] then return {} end
+    return retiredSince(A[7])
   end
-  if not s or s.r ~= '' then
-    return {'gone', redis.call('HGET', K_META, 'live'), retiredSince(ARGV[7])}
+  local wid, token, ttl, maxPool = A[2], A[3], tonumber(A[4]), tonumber(A[5])
+  local pinned = A[6]
+  now = now or nowMs()
+  sweep(now)
+  local chosen, s
+  local created = 0
+  -- The offered session (ARGV 9-11) becomes a live one: counted, recorded, not yet granted.
+  local function createOffered()
+    chosen = A[9]
+    s = cjson.decode(A[11])
+    s.u, s.f, s.v, s.r, s.n, s.k = 0, 0, 0, '', now, {}
+    redis.call('HSET', K_REC, chosen, A[10])
+    redis.call('HINCRBY', K_META, 'live', 1)
+    LIVE_DELTA = LIVE_DELTA + 1
+    redis.call('HINCRBY', K_META, 'created', 1)
+    created = 1
   end
-  if grantable(s, now) then chosen = pinned end
-else
-  local excluded = {}
-  for i = 13, #ARGV do excluded[ARGV[i]] = true end
-  -- Among the few least recently granted, one this worker already holds a copy of is preferred (no adoption,
-  -- no new connection there); else the least recently granted. A bounded look: O(1) whatever the pool size.
-  local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #ARGV - 12 + AFFINITY)
-  local fallback, fallbackState, first, firstState
-  for _, id in ipairs(ids) do
-    local cs = load(id)
-    if not cs then
-      redis.call('ZREM', K_AVAIL, id)
-    elseif cs.r == '' and cs.x <= now then
-      retire(id, cs, 'expired')
-      save(id, cs)
-    elseif grantable(cs, now) then
-      if excluded[id] then
-        if not fallback then fallback, fallbackState = id, cs end
-      elseif cs.k[wid] ~= nil then
-        chosen, s = id, cs
-        break
-      elseif not first then
-        first, firstState = id, cs
-      end
-    else
-      refresh(id, cs, now)
+  if A[8] == 'add' then
+    local live = liveNow()
+    if live >= maxPool then return {'full', tostring(live), retiredNews()} end
+    -- A retired session's id stays taken while its tombstone lasts: nothing comes back under an old id.
+    if redis.call('HEXISTS', K_ST, A[9]) == 1 then return {'dup', tostring(live), retiredNews()} end
+    createOffered()
+  elseif pinned ~= '' then
+    s = load(pinned)
+    if s and s.r == '' and s.x <= now then
+      retire(pinned, s, 'expired')
+      save(pinned, s)
     end
-  end
-  if not chosen and first then chosen, s = first, firstState end
-  if not chosen and fallback then chosen, s = fallback, fallbackState end
-  if not chosen then
-    local live = tonumber(redis.call('HGET', K_META, 'live'))
-    if live < maxPool then
-      if ARGV[9] == '' then return {'room', tostring(live), retiredSince(ARGV[7])} end
-      if redis.call('HEXISTS', K_ST, ARGV[9]) == 1 then return redis.error_reply('duplicate session id ' .. ARGV[9]) end
-      createOffered()
+    if not s or s.r ~= '' then
+      return {'gone', tostring(liveNow()), retiredNews()}
     end
-  end
-end
-if not chosen then
-  if ARGV[8] == '1' then redis.call('ZADD', K_WAIT, now + ttl, wid) end
-  local nxt = redis.call('ZRANGE', K_AVAIL, 0, 0, 'WITHSCORES')
-  return {'wait', nxt[2] or '', redis.call('HGET', K_META, 'live'), retiredSince(ARGV[7])}
-end
--- A worker with no other request waiting is no longer a waiter: a wake-up goes to one that is.
-if ARGV[12] ~= '1' then redis.call('ZREM', K_WAIT, wid) end
-s.f = s.f + 1
-s.n = math.max(now + s.p, s.b)
-redis.call('ZADD', K_LEASES, now + ttl, chosen .. '|' .. token)
-redis.call('HINCRBY', K_META, 'granted', 1)
-refresh(chosen, s, now)
--- The cookie changes this worker has not seen: none, those after the version it saw, or the whole jar.
-local known = s.k[wid]
-local mode, cookies, rec = 'none', {}, false
-if known == nil or known < s.v then
-  local first
-  if known == nil then
-    mode = 'full'
-    first = '[' .. chosen .. '\\n'
-    rec = redis.call('HGET', K_REC, chosen) or false
+    if grantable(s, now) then chosen = pinned end
   else
-    mode = 'delta'
-    first = '[' .. chosen .. '\\n' .. pad(known + 1)
-  end
-  local entries = redis.call('ZRANGEBYLEX', K_JLOG, first, '[' .. chosen .. '\\n\\255')
-  if #entries > 0 then
-    local fields, keys = {}, {}
-    for i, entry in ipairs(entries) do
-      fields[i] = string.sub(entry, #chosen + 15)
-      keys[i] = chosen .. '\\n' .. fields[i]
+    local excluded = {}
+    for i = 13, #A do excluded[A[i]] = true end
+    -- Among the few least recently granted, one this worker already holds a copy of is preferred (no adoption,
+    -- no new connection there); else the least recently granted. A bounded look: O(1) whatever the pool size.
+    local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #A - 12 + AFFINITY)
+    local fallback, fallbackState, first, firstState
+    for _, id in ipairs(ids) do
+      local cs = load(id)
+      if not cs then
+        redis.call('ZREM', K_AVAIL, id)
+      elseif cs.r == '' and cs.x <= now then
+        retire(id, cs, 'expired')
+        save(id, cs)
+      elseif grantable(cs, now) then
+        if excluded[id] then
+          if not fallback then fallback, fallbackState = id, cs end
+        elseif cs.k[wid] ~= nil then
+          chosen, s = id, cs
+          break
+        elseif not first then
+          first, firstState = id, cs
+        end
+      else
+        refresh(id, cs, now)
+      end
     end
-    local values = redis.call('HMGET', K_JAR, unpack(keys))
-    for i, field in ipairs(fields) do
-      local value = values[i] or ''
-      local json = string.sub(value, 14)
-      if mode == 'delta' or json ~= '' then
-        cookies[#cookies + 1] = field
-        cookies[#cookies + 1] = json
+    if not chosen and first then chosen, s = first, firstState end
+    if not chosen and fallback then chosen, s = fallback, fallbackState end
+    if not chosen then
+      local live = liveNow()
+      if live < maxPool then
+        if A[9] == '' then return {'room', tostring(live), retiredNews()} end
+        if redis.call('HEXISTS', K_ST, A[9]) == 1 then return redis.error_reply('duplicate session id ' .. A[9]) end
+        createOffered()
       end
     end
   end
+  if not chosen then
+    if A[8] == '1' then redis.call('ZADD', K_WAIT, now + ttl, wid) end
+    local nxt = redis.call('ZRANGE', K_AVAIL, 0, 0, 'WITHSCORES')
+    return {'wait', nxt[2] or '', tostring(liveNow()), retiredNews()}
+  end
+  -- A worker with no other request waiting is no longer a waiter: a wake-up goes to one that is.
+  if A[12] == '0' then redis.call('ZREM', K_WAIT, wid) end
+  s.f = s.f + 1
+  s.n = math.max(now + s.p, s.b)
+  redis.call('ZADD', K_LEASES, now + ttl, chosen .. '|' .. token)
+  redis.call('HINCRBY', K_META, 'granted', 1)
+  refresh(chosen, s, now)
+  -- The cookie changes this worker has not seen: none, those after the version it saw, or the whole jar.
+  local known = s.k[wid]
+  local mode, cookies, rec = 'none', {}, false
+  if known == nil or known < s.v then
+    local first
+    if known == nil then
+      mode = 'full'
+      first = '[' .. chosen .. '\\n'
+      rec = redis.call('HGET', K_REC, chosen) or false
+    else
+      mode = 'delta'
+      first = '[' .. chosen .. '\\n' .. pad(known + 1)
+    end
+    local entries = redis.call('ZRANGEBYLEX', K_JLOG, first, '[' .. chosen .. '\\n\\255')
+    if #entries > 0 then
+      local fields, keys = {}, {}
+      for i, entry in ipairs(entries) do
+        fields[i] = string.sub(entry, #chosen + 15)
+        keys[i] = chosen .. '\\n' .. fields[i]
+      end
+      local values = redis.call('HMGET', K_JAR, unpack(keys))
+      for i, field in ipairs(fields) do
+        local value = values[i] or ''
+        local json = string.sub(value, 14)
+        if mode == 'delta' or json ~= '' then
+          cookies[#cookies + 1] = field
+          cookies[#cookies + 1] = json
+        end
+      end
+    end
+  end
+  s.k[wid] = s.v
+  local count, oldest, oldestV = 0, nil, nil
+  for w, v in pairs(s.k) do
+    count = count + 1
+    if w ~= wid and (oldestV == nil or v < oldestV) then oldest, oldestV = w, v end
+  end
+  if count > 4 and oldest then s.k[oldest] = nil end
+  save(chosen, s)
+  return {'ok', chosen, cjson.encode(s), rec, mode, cookies, tostring(liveNow()), retiredNews(), created}
 end
-s.k[wid] = s.v
-local count, oldest, oldestV = 0, nil, nil
-for w, v in pairs(s.k) do
-  count = count + 1
-  if w ~= wid and (oldestV == nil or v < oldestV) then oldest, oldestV = w, v end
-end
-if count > 4 and oldest then s.k[oldest] = nil end
-save(chosen, s)
-return {'ok', chosen, cjson.encode(s), rec, mode, cookies, redis.call('HGET', K_META, 'live'),
-  retiredSince(ARGV[7]), created}
 `;
 
 /**
  * Ends a lease in one round trip: its outcome, the cookie changes made under it, and the release itself.
  * A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its cookies are
  * still the session's and are applied while the session lives.
- * ARGV: 1 gen, 2 worker, 3 id, 4 token, 5 outcome (good|bad|aborted|unused), 6 retire reason ('' = none),
- * 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'/'0'), 9 nSets, (field, json)*,
- * nDels, field*.
+ * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 id, 4 token, 5 outcome (good|bad|aborted|unused), 6 retire reason ('' = none),
+ * 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'; '0': it has none, so unregister
+ * it; '-': none, and it is not registered), 9 nSets, (field, json)*, nDels, field*. A lease past its expiry lapses
+ * here (only this one: acquires and renewals sweep the others).
  * Reply: {status ('ok'|'lost'|'gone'), state JSON|'', retired reason|'', woke (1/0), freed (1/0)} or {'gen', g}.
  */
-const RELEASE = `${PRELUDE}
-local bad = checkGen()
-if bad then return bad end
-local wid, id, token, outcome = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local now = nowMs()
-sweep(now)
-local member = id .. '|' .. token
-local held = redis.call('ZSCORE', K_LEASES, member)
-if ARGV[8] ~= '1' then redis.call('ZREM', K_WAIT, wid) end
-local s = load(id)
-if not s then
-  redis.call('ZREM', K_LEASES, member)
-  return {'gone', '', '', 0, 0}
-end
-local status = 'lost'
-local wasRetired = s.r ~= ''
-if held then
-  status = 'ok'
-  redis.call('ZREM', K_LEASES, member)
-  if s.f > 0 then s.f = s.f - 1 end
-  if outcome ~= 'unused' then
-    s.u = s.u + 1
-    redis.call('HINCRBY', K_META, 'used', 1)
-  end
-  if outcome == 'good' then
-    s.e = math.max(0, s.e - s.d)
-  elseif outcome == 'bad' then
-    s.e = s.e + 1
-  end
-elseif token ~= '' then
-  redis.call('HINCRBY', K_META, 'lost', 1)
-end
-if s.r == '' then
-  local before = s.v
-  local i = 9
-  local nSets = tonumber(ARGV[i])
-  local function put(field, json)
-    local key = id .. '\\n' .. field
-    local old = redis.call('HGET', K_JAR, key)
-    if old and string.sub(old, 14) == json then return end
-    if not old and json == '' then return end
-    local seq = redis.call('HINCRBY', K_META, 'jseq', 1)
-    if old then redis.call('ZREM', K_JLOG, id .. '\\n' .. string.sub(old, 1, 12) .. '\\n' .. field) end
-    redis.call('HSET', K_JAR, key, pad(seq) .. '\\n' .. json)
-    redis.call('ZADD', K_JLOG, 0, id .. '\\n' .. pad(seq) .. '\\n' .. field)
-    s.v = seq
-  end
-  for k = 1, nSets do put(ARGV[i + 2 * k - 1], ARGV[i + 2 * k]) end
-  i = i + 2 * nSets + 1
-  for k = 1, tonumber(ARGV[i]) do put(ARGV[i + k], '') end
-  if s.k[wid] == before then s.k[wid] = s.v end
-  if held and ARGV[7] ~= '' then
-    s.b = tonumber(ARGV[7])
-    s.n = math.max(s.n, s.b)
-  end
-  if ARGV[6] ~= '' then
-    retire(id, s, ARGV[6])
-  elseif s.u >= s.mu then
-    retire(id, s, 'maxUsageCount')
-  elseif s.e >= s.me then
-    retire(id, s, 'blocked')
+const RELEASE_FN = `
+-- m: as for acquire; its generation is checked when given (read here if not).
+local function release(A, now, m)
+  local bad
+  if m then
+    if m[1] ~= A[1] then bad = {'gen', m[1] or ''} end
   else
-    refresh(id, s, now)
+    bad = checkGen(A[1])
   end
+  if bad then return bad end
+  local wid, id, token, outcome = A[2], A[3], A[4], A[5]
+  now = now or nowMs()
+  local member = id .. '|' .. token
+  local held = redis.call('ZSCORE', K_LEASES, member)
+  -- Past its expiry the lease has lapsed, whether or not a sweep got to it: its use counts as a lapse.
+  if held and tonumber(held) <= now then
+    lapse(member, now)
+    held = nil
+  end
+  if A[8] == '0' then redis.call('ZREM', K_WAIT, wid) end
+  local s = load(id)
+  if not s then
+    redis.call('ZREM', K_LEASES, member)
+    return {'gone', '', '', 0, 0}
+  end
+  local status = 'lost'
+  local wasRetired = s.r ~= ''
+  if held then
+    status = 'ok'
+    redis.call('ZREM', K_LEASES, member)
+    if s.f > 0 then s.f = s.f - 1 end
+    if outcome ~= 'unused' then
+      s.u = s.u + 1
+      redis.call('HINCRBY', K_META, 'used', 1)
+    end
+    if outcome == 'good' then
+      s.e = math.max(0, s.e - s.d)
+    elseif outcome == 'bad' then
+      s.e = s.e + 1
+    end
+  elseif token ~= '' then
+    redis.call('HINCRBY', K_META, 'lost', 1)
+  end
+  if s.r == '' then
+    local before = s.v
+    local i = 9
+    local nSets = tonumber(A[i])
+    local function put(field, json)
+      local key = id .. '\\n' .. field
+      local old = redis.call('HGET', K_JAR, key)
+      if old and string.sub(old, 14) == json then return end
+      if not old and json == '' then return end
+      local seq = redis.call('HINCRBY', K_META, 'jseq', 1)
+      if old then redis.call('ZREM', K_JLOG, id .. '\\n' .. string.sub(old, 1, 12) .. '\\n' .. field) end
+      redis.call('HSET', K_JAR, key, pad(seq) .. '\\n' .. json)
+      redis.call('ZADD', K_JLOG, 0, id .. '\\n' .. pad(seq) .. '\\n' .. field)
+      s.v = seq
+    end
+    for k = 1, nSets do put(A[i + 2 * k - 1], A[i + 2 * k]) end
+    i = i + 2 * nSets + 1
+    for k = 1, tonumber(A[i]) do put(A[i + k], '') end
+    if s.k[wid] == before then s.k[wid] = s.v end
+    if held and A[7] ~= '' then
+      s.b = tonumber(A[7])
+      s.n = math.max(s.n, s.b)
+    end
+    if A[6] ~= '' then
+      retire(id, s, A[6])
+    elseif s.u >= s.mu then
+      retire(id, s, 'maxUsageCount')
+    elseif s.e >= s.me then
+      retire(id, s, 'blocked')
+    else
+      refresh(id, s, now)
+    end
+  end
+  save(id, s)
+  local freed = 0
+  if held and (grantable(s, now) or (s.r ~= '' and not wasRetired)) then freed = 1 end
+  local woke = 0
+  if freed == 1 and A[8] ~= '1' then woke = wakeOne(now) end
+  return {status, cjson.encode(s), (not wasRetired and s.r) or '', woke, freed}
 end
-save(id, s)
-local freed = 0
-if held and (grantable(s, now) or (s.r ~= '' and not wasRetired)) then freed = 1 end
-local woke = 0
-if freed == 1 and ARGV[8] ~= '1' then woke = wakeOne(now) end
-return {status, cjson.encode(s), (not wasRetired and s.r) or '', woke, freed}
+`;
+
+const ACQUIRE = `${PRELUDE}${ACQUIRE_FN}
+local reply = acquire(unpackArgs(ARGV[1]))
+flush()
+return reply
+`;
+
+const RELEASE = `${PRELUDE}${RELEASE_FN}
+local reply = release(unpackArgs(ARGV[1]))
+flush()
+return reply
+`;
+
+/**
+ * Releases, then an acquire, in one call: what a worker's releases free can go to its next request, and a
+ * request costs one round trip where it would cost two. Arguments (ARGV[1], NUL-separated): 1 the number of
+ * releases k; then per release its
+ * argument count n and its n arguments (RELEASE's ARGV); then ACQUIRE's ARGV, or nothing (releases only).
+ * Reply: {acquire's reply or false, release 1's reply, …, release k's reply}.
+ */
+const EXCHANGE = `${PRELUDE}${RELEASE_FN}${ACQUIRE_FN}
+local P = unpackArgs(ARGV[1])
+-- One read of the generation and one clock reading for the whole call.
+local m = redis.call('HMGET', K_META, 'gen', 'live', 'rseq')
+local now = nowMs()
+local function slice(from, to)
+  local part = {}
+  for i = from, to do part[#part + 1] = P[i] end
+  return part
+end
+local replies = {false}
+local i = 2
+for r = 1, tonumber(P[1]) do
+  local n = tonumber(P[i])
+  replies[r + 1] = release(slice(i + 1, i + n), now, m)
+  i = i + n + 1
+end
+if i <= #P then replies[1] = acquire(slice(i, #P), now, m) end
+flush()
+return replies
 `;
 
 /**
@@ -367,7 +472,7 @@ return {status, cjson.encode(s), (not wasRetired and s.r) or '', woke, freed}
  * Reply: {'ok', lost member*} or {'gen', g}. A lease found past its expiry lapses here (its use counts).
  */
 const RENEW = `${PRELUDE}
-local bad = checkGen()
+local bad = checkGen(ARGV[1])
 if bad then return bad end
 local now = nowMs()
 local ttl = tonumber(ARGV[3])
@@ -385,6 +490,7 @@ for i = 5, #ARGV do
 end
 if ARGV[4] == '1' then redis.call('ZADD', K_WAIT, now + ttl, ARGV[2]) end
 sweep(now)
+flush()
 return {'ok', lost}
 `;
 
@@ -395,7 +501,7 @@ return {'ok', lost}
  * fault, never per request.
  */
 const CANCEL = `${PRELUDE}
-local bad = checkGen()
+local bad = checkGen(ARGV[1])
 if bad then return bad end
 local now = nowMs()
 local wanted = {}
@@ -420,6 +526,7 @@ if cancelled > 0 then
   redis.call('HINCRBY', K_META, 'cancelled', cancelled)
   wakeOne(now)
 end
+flush()
 return {'ok', cancelled}
 `;
 
@@ -437,6 +544,7 @@ export interface FleetCommands {
   fleetInit(...args: (string | number)[]): Promise<[string, string, string, number]>;
   fleetAcquire(...args: (string | number)[]): Promise<FleetReply>;
   fleetRelease(...args: (string | number)[]): Promise<FleetReply>;
+  fleetExchange(...args: (string | number)[]): Promise<FleetReply>;
   fleetRenew(...args: (string | number)[]): Promise<FleetReply>;
   fleetCancel(...args: (string | number)[]): Promise<FleetReply>;
   fleetReset(...args: (string | number)[]): Promise<number>;
@@ -449,6 +557,7 @@ export function defineFleetScripts(client: Redis | Cluster): FleetClientConnecti
   client.defineCommand('fleetInit', { numberOfKeys: 9, lua: INIT });
   client.defineCommand('fleetAcquire', { numberOfKeys: 9, lua: ACQUIRE });
   client.defineCommand('fleetRelease', { numberOfKeys: 9, lua: RELEASE });
+  client.defineCommand('fleetExchange', { numberOfKeys: 9, lua: EXCHANGE });
   client.defineCommand('fleetRenew', { numberOfKeys: 9, lua: RENEW });
   client.defineCommand('fleetCancel', { numberOfKeys: 9, lua: CANCEL });
   client.defineCommand('fleetReset', { numberOfKeys: 9, lua: RESET });
