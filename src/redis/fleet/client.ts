@@ -457,9 +457,10 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
   }
 
   /**
-   * Ends a lease: outcome, cookie changes and release in one round trip. A failed write frees nothing: it is sent
-   * again (a resend finds the lease gone and changes no counter) until it gets through or the lease lapsed in
-   * Redis, where its use is counted anyway.
+   * Ends a lease: outcome, cookie changes and release in one script call, sent with this worker's next acquire
+   * (or alone at the end of the event loop's turn). A failed write frees nothing: it is sent again (a resend
+   * finds the lease gone and changes no counter) until it gets through or the lease lapsed in Redis, where its
+   * use is counted anyway.
    */
   async release(
     grant: Pick<FleetGrant, 'sessionId' | 'token'>,

@@ -26,7 +26,7 @@ local function nowMs()
 end
 -- Session states read in this call, each decoded once and written back once, by flush() at the end: a session
 -- released and granted again in one call is read and written once.
-local CACHE, DIRTY = {}, {}
+local CACHE, DIRTY, ENCODED = {}, {}, {}
 local function load(id)
   local s = CACHE[id]
   if s == nil then
@@ -39,16 +39,23 @@ end
 local function save(id, s)
   CACHE[id] = s
   DIRTY[id] = true
+  ENCODED[id] = nil
+end
+-- A saved state as JSON, for a reply: flush() writes the same string (encoding costs more than any command here).
+local function encoded(id)
+  local json = ENCODED[id] or cjson.encode(CACHE[id])
+  ENCODED[id] = json
+  return json
 end
 local function forget(id)
   redis.call('HDEL', K_ST, id)
-  CACHE[id], DIRTY[id] = false, nil
+  CACHE[id], DIRTY[id], ENCODED[id] = false, nil, nil
 end
 local function flush()
   local fields = {}
   for id in pairs(DIRTY) do
     fields[#fields + 1] = id
-    fields[#fields + 1] = cjson.encode(CACHE[id])
+    fields[#fields + 1] = ENCODED[id] or cjson.encode(CACHE[id])
   end
   if #fields > 0 then redis.call('HSET', K_ST, unpack(fields)) end
 end
@@ -326,12 +333,12 @@ local function acquire(A, now, m)
   end
   if count > 4 and oldest then s.k[oldest] = nil end
   save(chosen, s)
-  return {'ok', chosen, cjson.encode(s), rec, mode, cookies, tostring(liveNow()), retiredNews(), created}
+  return {'ok', chosen, encoded(chosen), rec, mode, cookies, tostring(liveNow()), retiredNews(), created}
 end
 `;
 
 /**
- * Ends a lease in one round trip: its outcome, the cookie changes made under it, and the release itself.
+ * Ends a lease: its outcome, the cookie changes made under it, and the release itself (alone, or in EXCHANGE).
  * A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its cookies are
  * still the session's and are applied while the session lives.
  * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 id, 4 token, 5 outcome (good|bad|aborted|unused), 6 retire reason ('' = none),
@@ -421,7 +428,7 @@ local function release(A, now, m)
   if held and (grantable(s, now) or (s.r ~= '' and not wasRetired)) then freed = 1 end
   local woke = 0
   if freed == 1 and A[8] ~= '1' then woke = wakeOne(now) end
-  return {status, cjson.encode(s), (not wasRetired and s.r) or '', woke, freed}
+  return {status, encoded(id), (not wasRetired and s.r) or '', woke, freed}
 end
 `;
 
