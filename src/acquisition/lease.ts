@@ -39,6 +39,8 @@ export class SessionLease implements AsyncDisposable, Disposable {
   #revokedBy: Error | undefined;
   /** Why the use was lost under its holder (a fleet lease not renewed in time); the lease is still held. */
   #lostBy: Error | undefined;
+  /** Whether the use can be lost under its holder (a fleet's lease can; a local one is only revoked). */
+  readonly #losable: boolean;
   #outcome: ReleaseOutcome | undefined;
 
   /** @internal Leases are made by the pool's acquisition. */
@@ -53,6 +55,7 @@ export class SessionLease implements AsyncDisposable, Disposable {
     this.#release = release;
     this.#dispatcher = dispatcher;
     this.#callerSignal = callerSignal;
+    this.#losable = whenLost !== undefined;
     whenLost?.((reason) => {
       if (this.#lostBy || !this.held) return;
       this.#lostBy = reason;
@@ -78,6 +81,15 @@ export class SessionLease implements AsyncDisposable, Disposable {
   }
 
   /** Whether `signal` has aborted (read without making one). */
+  /**
+   * @internal The signal a request made under this lease carries (`pool.fetch`): the caller's, and when the use
+   * can be lost under its holder (a fleet lease), the lease's own, so the request stops when another worker may
+   * be granted the session. A local lease needs none of its own: a teardown destroys its agents.
+   */
+  get requestSignal(): AbortSignal | undefined {
+    return this.#losable ? this.signal : this.#callerSignal;
+  }
+
   get aborted(): boolean {
     return (
       this.#revokedBy !== undefined ||

@@ -135,8 +135,14 @@ export async function sessionFetch(
     tried.add(session.id);
     let raw: RawResponse;
     try {
-      // The caller's signal goes to the request; a teardown revokes the lease and destroys the agents.
-      raw = await collect(host.transportOf(session).core, url, collectOptions);
+      // The caller's signal goes to the request (with a fleet lease's, which aborts when the lease is lost); a
+      // teardown revokes the lease and destroys the agents.
+      const requestSignal = lease.requestSignal;
+      raw = await collect(
+        host.transportOf(session).core,
+        url,
+        requestSignal === signal ? collectOptions : { ...collectOptions, signal: requestSignal },
+      );
     } catch (error) {
       // Neither the caller's abort nor an oversized page says anything about the session; both count the use.
       if (lease.aborted || isAbort(error, signal) || error instanceof ResponseTooLargeError) {

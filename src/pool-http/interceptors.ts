@@ -49,6 +49,8 @@ export class LeaseHandler extends ForwardingHandler {
   readonly #lease: SessionLease;
   readonly #url: string;
   readonly #callerFollowsRedirects: boolean;
+  readonly #callerSignal: AbortSignal | undefined;
+  #forgetLoss: () => void = () => {};
   #statusCode = 0;
   #headers: Headers | undefined;
 
@@ -63,6 +65,21 @@ export class LeaseHandler extends ForwardingHandler {
     this.#lease = lease;
     this.#url = `${String(opts.origin ?? '')}${opts.path}`;
     this.#callerFollowsRedirects = (opts as { maxRedirections?: number }).maxRedirections === 0;
+    this.#callerSignal = abortSignalOf(opts);
+  }
+
+  /** A use that can be lost under its holder (a fleet lease) stops the request when it is. */
+  override onRequestStart(controller: Controller, context: unknown): void {
+    const signal = this.#lease.requestSignal;
+    if (signal && signal !== this.#callerSignal) {
+      if (signal.aborted) controller.abort(signal.reason);
+      else {
+        const onAbort = () => controller.abort(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#forgetLoss = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+    super.onRequestStart(controller, context);
   }
 
   override onResponseStart(
@@ -77,11 +94,13 @@ export class LeaseHandler extends ForwardingHandler {
   }
 
   override onResponseEnd(controller: Controller, trailers: Headers): void {
+    this.#forgetLoss();
     this.#report();
     super.onResponseEnd(controller, trailers);
   }
 
   override onResponseError(controller: Controller, error: Error): void {
+    this.#forgetLoss();
     // A request the caller aborted counts as a use (it may have gone out) but says nothing about the session.
     if (isAbortError(error) || this.#lease.aborted) this.#lease.release('aborted');
     else settleLease(this.#lease, classifyError(), 0, this.#host.clock, this.#host.tally);

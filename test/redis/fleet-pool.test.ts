@@ -291,6 +291,41 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     expect(pool.stats().fleet?.leasesLost).toBe(1);
   }, 30_000);
 
+  it('pool.fetch and the pool dispatcher stop a fleet request when its lease is lost (Redis frozen past the TTL)', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1, slowMs: 4000 });
+    const { pool } = await worker({ leaseTtlMs: 800, commandTimeoutMs: 250 });
+    await pool.fetch(`${site.origin}/ok`);
+    const started = Date.now();
+    const slow = pool.fetch(`${site.origin}/slow`, { maxSessionRotations: 0 });
+    const outcome = slow.then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    await until(() => site?.total === 2, 2000);
+    server.pause();
+    const error = await outcome;
+    // Another worker could be granted the session once the TTL has run out: the request stopped before that page.
+    expect(error).toMatchObject({ code: 'ERR_FLEET_LEASE_LOST' });
+    expect(Date.now() - started).toBeLessThan(3500);
+    server.resume();
+    expect(pool.stats().uses.aborted).toBe(1);
+    await until(() => pool.stats().fleet?.connected === true, 5000);
+    // The same through the pool's dispatcher.
+    await pool.fetch(`${site.origin}/ok`);
+    const viaDispatcher = request(`${site.origin}/slow`, { dispatcher: pool.dispatcher }).then(
+      () => 'answered',
+      (failure: unknown) => failure,
+    );
+    const before = site.total;
+    await until(() => site?.total === before + 1, 2000);
+    const pausedAt = Date.now();
+    server.pause();
+    expect(await viaDispatcher).toMatchObject({ code: 'ERR_FLEET_LEASE_LOST' });
+    expect(Date.now() - pausedAt).toBeLessThan(3500);
+    server.resume();
+  }, 30_000);
+
   it('an id holding a NUL (the protocol separates its arguments with one) is refused or names no session', async () => {
     server = await RedisServer.start();
     site = await startCountingSite({ delayMs: 1 });
