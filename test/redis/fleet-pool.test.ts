@@ -296,7 +296,6 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     site = await startCountingSite({ delayMs: 1, slowMs: 4000 });
     const { pool } = await worker({ leaseTtlMs: 800, commandTimeoutMs: 250 });
     await pool.fetch(`${site.origin}/ok`);
-    const started = Date.now();
     const slow = pool.fetch(`${site.origin}/slow`, { maxSessionRotations: 0 });
     const outcome = slow.then(
       () => 'answered',
@@ -305,9 +304,9 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     await until(() => site?.total === 2, 2000);
     server.pause();
     const error = await outcome;
-    // Another worker could be granted the session once the TTL has run out: the request stopped before that page.
+    // Another worker could be granted the session once the TTL has run out: the request stopped (the page, 4 s
+    // long, would have answered otherwise).
     expect(error).toMatchObject({ code: 'ERR_FLEET_LEASE_LOST' });
-    expect(Date.now() - started).toBeLessThan(3500);
     server.resume();
     expect(pool.stats().uses.aborted).toBe(1);
     await until(() => pool.stats().fleet?.connected === true, 5000);
@@ -319,10 +318,8 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     );
     const before = site.total;
     await until(() => site?.total === before + 1, 2000);
-    const pausedAt = Date.now();
     server.pause();
     expect(await viaDispatcher).toMatchObject({ code: 'ERR_FLEET_LEASE_LOST' });
-    expect(Date.now() - pausedAt).toBeLessThan(3500);
     server.resume();
   }, 30_000);
 
