@@ -63,7 +63,7 @@ export class SessionLease implements AsyncDisposable, Disposable {
     });
   }
 
-  /** Aborts when the caller's signal aborts or the pool is torn down. */
+  /** Aborts when the caller's signal aborts, the pool is torn down, or (a fleet's lease) the use is lost. */
   get signal(): AbortSignal {
     if (!this.#controller) {
       const controller = new AbortController();
@@ -80,7 +80,6 @@ export class SessionLease implements AsyncDisposable, Disposable {
     return this.#controller.signal;
   }
 
-  /** Whether `signal` has aborted (read without making one). */
   /**
    * @internal The signal a request made under this lease carries (`pool.fetch`): the caller's, and when the use
    * can be lost under its holder (a fleet lease), the lease's own, so the request stops when another worker may
@@ -90,6 +89,7 @@ export class SessionLease implements AsyncDisposable, Disposable {
     return this.#losable ? this.signal : this.#callerSignal;
   }
 
+  /** Whether `signal` has aborted (read without making one). */
   get aborted(): boolean {
     return (
       this.#revokedBy !== undefined ||

@@ -2,8 +2,9 @@
  * `FleetClient`: one worker's end of the fleet protocol. One script call grants a lease (with its reserved use and
  * the cookie changes this worker has not seen) and ends the leases released since the last call (outcome, cookie
  * delta, release): a crawl makes one round trip per request. A release with no acquire after it goes alone at the
- * end of the event loop's turn. One call renews every lease this worker holds. Waiting requests wait on this worker's own channel, which a release publishes to only
- * when it freed something and this worker was the one registered longest; a fallback poll covers a lost message.
+ * end of the event loop's turn. One call renews every lease this worker holds. Waiting requests wait on this
+ * worker's own channel, which a release publishes to only when it freed something and this worker was the one
+ * registered longest; a fallback poll covers a lost message.
  *
  * Faults: every command has a timeout (`commandTimeoutMs`); a timeout or a dropped connection emits
  * `connectionLost`, the next answer `connectionRestored`. A lease whose renewal did not get through before its
@@ -221,12 +222,11 @@ class HeldLease implements FleetGrant {
   }
 
   /** Marks the lease lost (once): its signal aborts and its listeners hear why. */
-  lose(error: FleetLeaseLostError): boolean {
-    if (this.lostBy) return false;
+  lose(error: FleetLeaseLostError): void {
+    if (this.lostBy) return;
     this.lostBy = error;
     this.#controller?.abort(error);
     for (const listener of this.#lostListeners ?? []) listener(error);
-    return true;
   }
 }
 

@@ -146,8 +146,10 @@ local function sweep(now)
   for _, member in ipairs(due) do lapse(member, now) end
   if #due > 0 then wakeOne(now) end
 end
-local function checkGen(known)
-  local gen = redis.call('HGET', K_META, 'gen')
+-- m: the pool's meta as the call already read it (gen first), or nil to read the generation here.
+local function checkGen(known, m)
+  local gen
+  if m then gen = m[1] else gen = redis.call('HGET', K_META, 'gen') end
   if gen ~= known then return {'gen', gen or ''} end
   return nil
 end
@@ -188,10 +190,10 @@ return {ARGV[1], '0', '0', 1}
  * Grants a lease: the pinned session, else the least recently granted available one not excluded (an excluded
  * one when nothing else can serve), else a new session while the pool has room. The grant reserves one use:
  * uses counted + leases in flight never pass maxUsageCount, leases in flight never pass maxConcurrency.
- * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any), 7 retirements seen (seq),
- * 8 register as waiter when nothing can be granted ('1'/'0'), or 'add': create the offered session now (a
- * pool's addSession), granted to this worker, 9 new id ('' = none), 10 new context JSON, 11 new state JSON,
- * 12 other requests of this worker are waiting ('1'; '0': none, so unregister it; '-': none, and it is not
+ * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any),
+ * 7 retirements seen (seq), 8 register as waiter when nothing can be granted ('1'/'0'), or 'add': create the
+ * offered session now (a pool's addSession), granted to this worker, 9 new id ('' = none), 10 new context JSON,
+ * 11 new state JSON, 12 other requests of this worker are waiting ('1'; '0': none, so unregister it; '-': none, and it is not
  * registered), 13… excluded ids.
  * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live,
  * retired (member, seq)*, created (1/0)} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
@@ -203,7 +205,8 @@ const ACQUIRE_FN = `
 -- m: the pool's meta (gen, live, rseq) as this call found it, before any change it made (read here if not given).
 local function acquire(A, now, m)
   m = m or redis.call('HMGET', K_META, 'gen', 'live', 'rseq')
-  if m[1] ~= A[1] then return {'gen', m[1] or ''} end
+  local bad = checkGen(A[1], m)
+  if bad then return bad end
   -- The live count now: as found, plus what this call changed (m was read before any change).
   local function liveNow() return (tonumber(m[2]) or 0) + LIVE_DELTA end
   -- Retirements after the caller's last: none to read unless one happened since it heard (the usual case).
@@ -217,7 +220,7 @@ local function acquire(A, now, m)
   sweep(now)
   local chosen, s
   local created = 0
-  -- The offered session (ARGV 9-11) becomes a live one: counted, recorded, not yet granted.
+  -- The offered session (arguments 9-11) becomes a live one: counted, recorded, not yet granted.
   local function createOffered()
     chosen = A[9]
     s = cjson.decode(A[11])
@@ -341,21 +344,16 @@ end
  * Ends a lease: its outcome, the cookie changes made under it, and the release itself (alone, or in EXCHANGE).
  * A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its cookies are
  * still the session's and are applied while the session lives.
- * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 id, 4 token, 5 outcome (good|bad|aborted|unused), 6 retire reason ('' = none),
- * 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'; '0': it has none, so unregister
- * it; '-': none, and it is not registered), 9 nSets, (field, json)*, nDels, field*. A lease past its expiry lapses
- * here (only this one: acquires and renewals sweep the others).
+ * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 id, 4 token, 5 outcome (good|bad|aborted|unused),
+ * 6 retire reason ('' = none), 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'; '0':
+ * it has none, so unregister it; '-': none, and it is not registered), 9 nSets, (field, json)*, nDels, field*.
+ * A lease past its expiry lapses here (only this one: acquires and renewals sweep the others).
  * Reply: {status ('ok'|'lost'|'gone'), state JSON|'', retired reason|'', woke (1/0), freed (1/0)} or {'gen', g}.
  */
 const RELEASE_FN = `
 -- m: as for acquire; its generation is checked when given (read here if not).
 local function release(A, now, m)
-  local bad
-  if m then
-    if m[1] ~= A[1] then bad = {'gen', m[1] or ''} end
-  else
-    bad = checkGen(A[1])
-  end
+  local bad = checkGen(A[1], m)
   if bad then return bad end
   local wid, id, token, outcome = A[2], A[3], A[4], A[5]
   now = now or nowMs()
@@ -447,8 +445,8 @@ return reply
 /**
  * Releases, then an acquire, in one call: what a worker's releases free can go to its next request, and a
  * request costs one round trip where it would cost two. Arguments (ARGV[1], NUL-separated): 1 the number of
- * releases k; then per release its
- * argument count n and its n arguments (RELEASE's ARGV); then ACQUIRE's ARGV, or nothing (releases only).
+ * releases k; then per release its argument count n and its n arguments (RELEASE's); then ACQUIRE's, or nothing
+ * (releases only).
  * Reply: {acquire's reply or false, release 1's reply, …, release k's reply}.
  */
 const EXCHANGE = `${PRELUDE}${RELEASE_FN}${ACQUIRE_FN}
