@@ -20,7 +20,7 @@
  * flight per process; the site wants its session cookie and sends 10% of links through cookie-setting redirects.
  *
  * This file is also the worker (`FLEET_BENCH_WORKER=1`): it opens its pool (in memory when given no Redis URL),
- * crawls untimed as long as it will be measured, says `READY`, waits for `GO` on stdin, crawls, and prints
+ * crawls `warmUpPages` untimed, says `READY`, waits for `GO` on stdin, crawls for `durationMs`, and prints
  * `DONE <json>`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -217,11 +217,22 @@ async function runFleet(
   return results;
 }
 
-async function redisCommands(server: RedisServer): Promise<number> {
+/** Runs one exchange with the part's redis-server on a connection of its own (the workers' counters stay theirs). */
+async function onRedis<T>(
+  server: RedisServer,
+  run: (client: import('ioredis').Redis) => Promise<T>,
+): Promise<T> {
   const { Redis } = await import('ioredis');
   const client = new Redis(server.url);
-  const info = await client.info('commandstats');
-  client.disconnect();
+  try {
+    return await run(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function redisCommands(server: RedisServer): Promise<number> {
+  const info = await onRedis(server, (client) => client.info('commandstats'));
   let calls = 0;
   for (const match of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) {
     if (
@@ -236,20 +247,14 @@ async function redisCommands(server: RedisServer): Promise<number> {
 
 /** Redis's own CPU time so far (µs): INFO cpu. */
 async function redisCpuMicros(server: RedisServer): Promise<number> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(server.url);
-  const info = await client.info('cpu');
-  client.disconnect();
+  const info = await onRedis(server, (client) => client.info('cpu'));
   const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
   const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
   return (user + sys) * 1e6;
 }
 
 async function resetStats(server: RedisServer): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(server.url);
-  await client.config('RESETSTAT');
-  client.disconnect();
+  await onRedis(server, (client) => client.config('RESETSTAT'));
 }
 
 export const run: Part = async ({ quick, args }) => {
