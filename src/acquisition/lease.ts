@@ -41,6 +41,8 @@ export class SessionLease implements AsyncDisposable, Disposable {
   #lostBy: Error | undefined;
   /** Whether the use can be lost under its holder (a fleet's lease can; a local one is only revoked). */
   readonly #losable: boolean;
+  /** Told when the use is lost under its holder (`onLost`), most often nobody. */
+  #lostListeners: ((reason: Error) => void)[] | undefined;
   #outcome: ReleaseOutcome | undefined;
 
   /** @internal Leases are made by the pool's acquisition. */
@@ -60,6 +62,7 @@ export class SessionLease implements AsyncDisposable, Disposable {
       if (this.#lostBy || !this.held) return;
       this.#lostBy = reason;
       this.#controller?.abort(reason);
+      for (const listener of this.#lostListeners?.splice(0) ?? []) listener(reason);
     });
   }
 
@@ -80,13 +83,28 @@ export class SessionLease implements AsyncDisposable, Disposable {
     return this.#controller.signal;
   }
 
+  /** @internal Whether the use can be lost under its holder (a fleet lease): a request under it must stop then. */
+  get losable(): boolean {
+    return this.#losable;
+  }
+
   /**
-   * @internal The signal a request made under this lease carries (`pool.fetch`): the caller's, and when the use
-   * can be lost under its holder (a fleet lease), the lease's own, so the request stops when another worker may
-   * be granted the session. A local lease needs none of its own: a teardown destroys its agents.
+   * @internal Calls `listener` when the use is lost under its holder (at once if it was), so a request made under
+   * it (`pool.fetch`, the pool's dispatcher) stops when another worker may be granted the session; returns what
+   * unregisters it. Cheaper than `signal` (no controller, no event target) on the path every request takes.
    */
-  get requestSignal(): AbortSignal | undefined {
-    return this.#losable ? this.signal : this.#callerSignal;
+  onLost(listener: (reason: Error) => void): () => void {
+    if (this.#lostBy) {
+      listener(this.#lostBy);
+      return noop;
+    }
+    if (!this.#losable || !this.held) return noop;
+    this.#lostListeners ??= [];
+    this.#lostListeners.push(listener);
+    return () => {
+      const index = this.#lostListeners?.indexOf(listener) ?? -1;
+      if (index !== -1) this.#lostListeners?.splice(index, 1);
+    };
   }
 
   /** Whether `signal` has aborted (read without making one). */

@@ -31,6 +31,11 @@ export interface CollectOptions {
   maxBodyBytes: number;
   maxRedirections: number;
   signal: AbortSignal | undefined;
+  /**
+   * Called once with what fails the request, for a cause to stop it that is no `AbortSignal` (a fleet lease lost
+   * under its holder); returns what forgets it once the request is settled.
+   */
+  stopWhen?: (stop: (reason: Error) => void) => () => void;
   /** Redacts secrets (proxy credentials) from error messages. */
   scrub: (message: string) => string;
 }
@@ -50,6 +55,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   #chunks: Buffer[] = [];
   #size = 0;
   #timer: NodeJS.Timeout | undefined;
+  #forgetStop: (() => void) | undefined;
 
   constructor(
     url: URL,
@@ -66,6 +72,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
       options.timeoutMs,
     );
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#forgetStop = options.stopWhen?.((reason) => this.#fail(reason));
   }
 
   readonly #onAbort = () => this.#fail(this.#options.signal?.reason ?? new Error('aborted'));
@@ -150,6 +157,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     this.#settled = true;
     clearTimeout(this.#timer);
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#forgetStop?.();
     return false;
   }
 

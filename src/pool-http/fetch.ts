@@ -135,13 +135,12 @@ export async function sessionFetch(
     tried.add(session.id);
     let raw: RawResponse;
     try {
-      // The caller's signal goes to the request (with a fleet lease's, which aborts when the lease is lost); a
-      // teardown revokes the lease and destroys the agents.
-      const requestSignal = lease.requestSignal;
+      // The caller's signal goes to the request; a fleet lease lost under it stops it too (another worker may be
+      // granted the session); a teardown revokes the lease and destroys the agents.
       raw = await collect(
         host.transportOf(session).core,
         url,
-        requestSignal === signal ? collectOptions : { ...collectOptions, signal: requestSignal },
+        lease.losable ? { ...collectOptions, stopWhen: (stop) => lease.onLost(stop) } : collectOptions,
       );
     } catch (error) {
       // Neither the caller's abort nor an oversized page says anything about the session; both count the use.

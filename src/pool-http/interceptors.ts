@@ -49,7 +49,6 @@ export class LeaseHandler extends ForwardingHandler {
   readonly #lease: SessionLease;
   readonly #url: string;
   readonly #callerFollowsRedirects: boolean;
-  readonly #callerSignal: AbortSignal | undefined;
   #forgetLoss: () => void = () => {};
   #statusCode = 0;
   #headers: Headers | undefined;
@@ -65,20 +64,11 @@ export class LeaseHandler extends ForwardingHandler {
     this.#lease = lease;
     this.#url = `${String(opts.origin ?? '')}${opts.path}`;
     this.#callerFollowsRedirects = (opts as { maxRedirections?: number }).maxRedirections === 0;
-    this.#callerSignal = abortSignalOf(opts);
   }
 
   /** A use that can be lost under its holder (a fleet lease) stops the request when it is. */
   override onRequestStart(controller: Controller, context: unknown): void {
-    const signal = this.#lease.requestSignal;
-    if (signal && signal !== this.#callerSignal) {
-      if (signal.aborted) controller.abort(signal.reason);
-      else {
-        const onAbort = () => controller.abort(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.#forgetLoss = () => signal.removeEventListener('abort', onAbort);
-      }
-    }
+    if (this.#lease.losable) this.#forgetLoss = this.#lease.onLost((reason) => controller.abort(reason));
     super.onRequestStart(controller, context);
   }
 

@@ -118,9 +118,12 @@ export interface FleetReleaseRequest {
 export interface FleetReleaseResult {
   /** `ok`: released; `lost`: the lease had lapsed (its use was already counted); `gone`: no such session. */
   status: 'ok' | 'lost' | 'gone' | 'stale';
-  state: FleetSessionState | undefined;
+  /** The session's state after the release (parsed when read). */
+  readonly state: FleetSessionState | undefined;
   /** Set when this release retired the session. */
   retiredNow: string | undefined;
+  /** Why the session is retired, whoever retired it (`undefined` while it lives). */
+  retired: string | undefined;
   /**
    * Whether the release had to be sent again: then `lost` may mean that the first send got through and its
    * answer was lost, not that the lease lapsed.
@@ -487,8 +490,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
     const generation = this.#generation;
     const giveUpAt = Date.now() + 4 * this.options.leaseTtlMs;
     for (let attempt = 0; ; attempt += 1) {
-      if (this.#generation !== generation || this.#closed)
-        return { status: 'stale', state: undefined, retiredNow: undefined, resent: attempt > 0 };
+      if (this.#generation !== generation || this.#closed) return STALE;
       try {
         this.counters.releases += 1;
         // The first send waits in the outbox (no round trip of its own when an acquire follows); a resend goes now.
@@ -503,18 +505,13 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
           // The lease is lost with its generation: it is reported among the generation's lost leases.
           if (held) this.#held.set(held.token, held);
           await this.#generationChanged(String(reply[1] ?? ''));
-          return { status: 'stale', state: undefined, retiredNow: undefined, resent: attempt > 0 };
+          return STALE;
         }
         const status = reply[0] as 'ok' | 'lost' | 'gone';
         if (status === 'lost' && attempt === 0 && held && held.lostBy === undefined)
           this.#loseLease(held, 'it lapsed in Redis before its release');
         if (reply[4] === 1 && this.#waiters.length > 0) this.#wakeNextWaiter();
-        return {
-          status,
-          state: reply[1] ? (JSON.parse(reply[1] as string) as FleetSessionState) : undefined,
-          retiredNow: (reply[2] as string) || undefined,
-          resent: attempt > 0,
-        };
+        return releaseResult(status, reply, attempt > 0);
       } catch (error) {
         if (Date.now() > giveUpAt) throw error;
         // Sent again only once Redis answers: every copy sent to a stalled Redis would run when it wakes.
@@ -894,6 +891,35 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
  */
 function packArgs(args: ScriptArgs): string {
   return args.join('\0');
+}
+
+/** A release whose generation is gone: nothing of it was applied. */
+const STALE: FleetReleaseResult = {
+  status: 'stale',
+  state: undefined,
+  retiredNow: undefined,
+  retired: undefined,
+  resent: false,
+};
+
+/** A release's reply read: the state JSON is parsed only if read (the pool reads only the retirement). */
+function releaseResult(
+  status: FleetReleaseResult['status'],
+  reply: FleetReply,
+  resent: boolean,
+): FleetReleaseResult {
+  const json = reply[1] as string;
+  let state: FleetSessionState | undefined;
+  return {
+    status,
+    get state() {
+      if (json && !state) state = JSON.parse(json) as FleetSessionState;
+      return state;
+    },
+    retiredNow: (reply[2] as string) || undefined,
+    retired: (reply[5] as string) || undefined,
+    resent,
+  };
 }
 
 function sleep(ms: number): Promise<void> {

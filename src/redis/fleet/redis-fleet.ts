@@ -432,7 +432,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
           this.#seen.set(id, current);
           this.#noteSynced(session, revision);
         }
-        const reason = result.retiredNow ?? (result.state?.r ? result.state.r : undefined);
+        const reason = result.retiredNow ?? result.retired;
         if (reason) this.#retireHere(id, reason);
       });
     this.#track(written);

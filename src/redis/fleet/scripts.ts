@@ -348,7 +348,8 @@ end
  * 6 retire reason ('' = none), 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'; '0':
  * it has none, so unregister it; '-': none, and it is not registered), 9 nSets, (field, json)*, nDels, field*.
  * A lease past its expiry lapses here (only this one: acquires and renewals sweep the others).
- * Reply: {status ('ok'|'lost'|'gone'), state JSON|'', retired reason|'', woke (1/0), freed (1/0)} or {'gen', g}.
+ * Reply: {status ('ok'|'lost'|'gone'), state JSON|'', reason if this release retired it|'', woke (1/0),
+ * freed (1/0), reason if it is retired|''} or {'gen', g}.
  */
 const RELEASE_FN = `
 -- m: as for acquire; its generation is checked when given (read here if not).
@@ -426,7 +427,7 @@ local function release(A, now, m)
   if held and (grantable(s, now) or (s.r ~= '' and not wasRetired)) then freed = 1 end
   local woke = 0
   if freed == 1 and A[8] ~= '1' then woke = wakeOne(now) end
-  return {status, encoded(id), (not wasRetired and s.r) or '', woke, freed}
+  return {status, encoded(id), (not wasRetired and s.r) or '', woke, freed, s.r}
 end
 `;
 
