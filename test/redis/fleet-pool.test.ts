@@ -15,7 +15,7 @@ import {
 } from '../../src/index.js';
 import { type RedisFleet, redisFleet } from '../../src/redis/index.js';
 import { type CountingSite, MARKER, startCountingSite } from '../acquisition/counting-site.js';
-import { plainClient, until } from './helpers.js';
+import { fleetStates, plainClient, until } from './helpers.js';
 import { RedisServer, redisMissing } from './redis-server.js';
 
 const missing = redisMissing();
@@ -42,6 +42,7 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
       maxUsageCount?: number;
       leaseTtlMs?: number;
       commandTimeoutMs?: number;
+      usesPerGrant?: number;
       /** Called with each session `initSession` runs for, in this worker. */
       onInit?: (sessionId: string) => void;
     } = {},
@@ -51,6 +52,7 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
       keyPrefix: 'crawl:shop:',
       leaseTtlMs: options.leaseTtlMs ?? 3000,
       commandTimeoutMs: options.commandTimeoutMs ?? 1000,
+      usesPerGrant: options.usesPerGrant,
     });
     const pool = await SessionPool.open({
       fleet,
@@ -175,7 +177,8 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
   it('acquire, withSession, getSession, the dispatcher, getState and stats work on a fleet pool', async () => {
     server = await RedisServer.start();
     site = await startCountingSite({ delayMs: 1 });
-    const { pool, fleet } = await worker({ maxPoolSize: 2, maxUsageCount: 5 });
+    // One grant per request here: each of the four asks Redis.
+    const { pool, fleet } = await worker({ maxPoolSize: 2, maxUsageCount: 5, usesPerGrant: 1 });
     const lease = await pool.acquire();
     expect(pool.reservedUsesCount).toBe(1);
     const response = await request(`${site.origin}/ok`, {
@@ -202,6 +205,51 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
     const usage = state.sessions.reduce((sum, s) => sum + s.usageCount, 0);
     expect(usage).toBe(3);
     expect(await fleet.fleetCounters()).toMatchObject({ used: 3, granted: 4 });
+  }, 30_000);
+
+  it('a grant reserves usesPerGrant uses: requests started in the turn the last one ended take them without a round trip; every outcome and cookie reaches Redis when the lease ends', async () => {
+    server = await RedisServer.start();
+    site = await startCountingSite({ delayMs: 1 });
+    plain = plainClient(server.url);
+    const a = await worker({ maxPoolSize: 1, maxUsageCount: 8, usesPerGrant: 3 });
+    const b = await worker({ maxPoolSize: 1, maxUsageCount: 8, usesPerGrant: 3 });
+    const outcomes = ['bad', 'good', 'bad', 'bad', 'good', 'bad', 'good'] as const;
+    const trips = a.pool.stats().fleet?.roundTrips ?? 0;
+    let session: Session | undefined;
+    // One lane: each request asks for a session in the turn where the one before it ended.
+    for (const [index, outcome] of outcomes.entries()) {
+      const lease = await a.pool.acquire();
+      session = lease.session;
+      if (index === 0) session.setCookie('k=v1; Path=/', site.origin);
+      const response = await request(`${site.origin}/ok`, { dispatcher: lease.dispatcher });
+      await response.body.text();
+      if (outcome === 'good') lease.markGood();
+      else lease.markBad();
+    }
+    if (!session) throw new Error('no session');
+    // Grants of 3, 3 and 2 uses (8 - 6 left): the last one's second use goes back at the end of the turn.
+    expect(a.pool.stats().fleet?.leasesGranted).toBe(3);
+    // The first grant took two round trips (the pool had room: then the new session); each grant after it
+    // carried the release before it; the last release went once this turn and the outbox's were over: 5 round
+    // trips for 7 requests (with a grant per request: 9).
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((a.pool.stats().fleet?.roundTrips ?? 0) - trips).toBe(5);
+    await until(async () => (await a.fleet.fleetCounters()).used === 7);
+    expect(site.count(session.id)).toBe(7);
+    const state = (await fleetStates(plain, '{crawl:shop}')).get(session.id);
+    // Error score 1, 0.5, 1.5, 2.5, 2, 3, 2.5: Redis applied every outcome, in order, as the local copy did.
+    expect(state).toMatchObject({ u: 7, f: 0, q: 0, e: 2.5, r: '' });
+    expect(session.errorScore).toBe(2.5);
+    expect(await a.fleet.fleetCounters()).toMatchObject({ used: 7, granted: 3 });
+    // The other worker is granted the session's last use, with the cookie set under the first grant.
+    const seen = await b.pool.withSession((other) => {
+      expect(other.id).toBe(session?.id);
+      return other.getCookies(site?.origin ?? '').map((cookie) => `${cookie.name}=${cookie.value}`);
+    });
+    expect(seen).toContain('k=v1');
+    await until(async () => (await b.fleet.fleetCounters())['why:maxUsageCount'] === 1);
+    expect((await fleetStates(plain, '{crawl:shop}')).get(session.id)).toMatchObject({ u: 8, q: 0 });
   }, 30_000);
 
   it('cookies go with the session from one worker to the next: set, changed and deleted', async () => {
@@ -339,7 +387,8 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
       await expect(session.cookieJar.store.putCookie(odd)).rejects.toThrow(/control character/);
     });
     expect((await a.fleet.fleetCounters()).live).toBe(1);
-    expect((await a.fleet.fleetCounters()).used).toBe(1);
+    // The release goes at the end of the turn (the grant's other reserved uses wait for this turn's requests).
+    await until(async () => (await a.fleet.fleetCounters()).used === 1);
   }, 30_000);
 
   it('rejects a fleet together with a store, and a fleet that is not one, naming the field', () => {
@@ -353,6 +402,8 @@ describe.skipIf(missing)('SessionPool with a Redis fleet', () => {
         }),
     ).toThrow(/store/);
     expect(() => redisFleet({ leaseTtlMs: 5 })).toThrow(/leaseTtlMs/);
+    expect(() => redisFleet({ usesPerGrant: 0 })).toThrow(InvalidOptionError);
+    expect(() => redisFleet({ usesPerGrant: 2.5 })).toThrow(/usesPerGrant/);
     expect(() => redisFleet({ redisUrl: 'http://x' })).toThrow(/redisUrl/);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The fleet protocol against a model, on a real redis-server: random sequences of grants (any session, with
- * exclusions, or pinned) and releases (every outcome, some retiring, some with cookies) from three workers. After
- * every step Redis must agree with the model: uses and leases in flight per session, retirements, the live count,
- * and the set of available sessions; a grant is refused only when the model has nothing to give.
+ * exclusions, or pinned; reserving one use or several) and releases (every outcome, one per use made, some
+ * retiring, some with cookies) from three workers. After every step Redis must agree with the model: uses counted,
+ * uses reserved and leases in flight per session, retirements, the live count, and the set of available sessions;
+ * a grant is refused only when the model has nothing to give, and reserves what the model says is left.
  */
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
@@ -18,15 +19,12 @@ const MAX_USAGE = 5;
 const MAX_CONCURRENCY = 2;
 const RUNS = 40;
 
+type Outcome = 'good' | 'bad' | 'aborted' | 'unused';
 type Step =
-  | { kind: 'acquire'; worker: number; exclude: number; pinned: number | null }
-  | {
-      kind: 'release';
-      pick: number;
-      outcome: 'good' | 'bad' | 'aborted' | 'unused';
-      retire: boolean;
-      cookie: boolean;
-    };
+  | { kind: 'acquire'; worker: number; exclude: number; pinned: number | null; uses: number }
+  | { kind: 'release'; pick: number; outcomes: Outcome[]; retire: boolean; cookie: boolean };
+
+const outcome = fc.constantFrom<Outcome>('good', 'bad', 'aborted', 'unused');
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({
@@ -34,11 +32,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     worker: fc.nat(2),
     exclude: fc.nat(2),
     pinned: fc.option(fc.nat(7), { freq: 4 }),
+    uses: fc.integer({ min: 1, max: 3 }),
   }),
   fc.record({
     kind: fc.constant('release' as const),
     pick: fc.nat(20),
-    outcome: fc.constantFrom('good' as const, 'bad' as const, 'aborted' as const, 'unused' as const),
+    outcomes: fc.array(outcome, { minLength: 1, maxLength: 3 }),
     retire: fc.nat(4).map((value) => value === 0),
     cookie: fc.boolean(),
   }),
@@ -47,6 +46,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 interface ModelSession {
   u: number;
   f: number;
+  /** Uses reserved by the leases in flight. */
+  q: number;
   retired: boolean;
 }
 
@@ -88,11 +89,11 @@ describe.skipIf(missing)('fleet protocol against a model (real redis-server)', (
           }
           const model = new Map<string, ModelSession>();
           const order: string[] = [];
-          const held: { worker: FleetClient; grant: FleetGrant }[] = [];
+          const held: { worker: FleetClient; grant: FleetGrant; uses: number }[] = [];
           let created = 0;
           const grantable = (id: string) => {
             const s = model.get(id);
-            return s !== undefined && !s.retired && s.u + s.f < MAX_USAGE && s.f < MAX_CONCURRENCY;
+            return s !== undefined && !s.retired && s.u + s.q < MAX_USAGE && s.f < MAX_CONCURRENCY;
           };
           try {
             for (const current of steps) {
@@ -106,6 +107,7 @@ describe.skipIf(missing)('fleet protocol against a model (real redis-server)', (
                 const reply = await worker.acquire({
                   sessionId: pinned,
                   exclude,
+                  uses: current.uses,
                   newSession: () => {
                     created += 1;
                     return {
@@ -128,7 +130,7 @@ describe.skipIf(missing)('fleet protocol against a model (real redis-server)', (
                     expect(pinned).toBeUndefined();
                     expect(live.some(grantable), 'created while an existing session could serve').toBe(false);
                     expect(live.length).toBeLessThan(MAX_POOL);
-                    s = { u: 0, f: 0, retired: false };
+                    s = { u: 0, f: 0, q: 0, retired: false };
                     model.set(reply.sessionId, s);
                     order.push(reply.sessionId);
                   } else {
@@ -138,8 +140,11 @@ describe.skipIf(missing)('fleet protocol against a model (real redis-server)', (
                       expect(live.filter((id) => !exclude.has(id)).some(grantable)).toBe(false);
                     }
                   }
+                  const reserved = Math.min(current.uses, MAX_USAGE - s.u - s.q);
+                  expect(reply.uses).toBe(reserved);
                   s.f += 1;
-                  held.push({ worker, grant: reply });
+                  s.q += reserved;
+                  held.push({ worker, grant: reply, uses: reserved });
                 } else if (pinned !== undefined) {
                   const s = model.get(pinned);
                   if (reply.kind === 'gone') expect(s?.retired).toBe(true);
@@ -153,26 +158,35 @@ describe.skipIf(missing)('fleet protocol against a model (real redis-server)', (
                 if (held.length === 0) continue;
                 const [entry] = held.splice(current.pick % held.length, 1);
                 if (!entry) continue;
+                // A use per outcome, at most the uses the grant reserved; a single one is sent as it is.
+                const outcomes = current.outcomes.slice(0, entry.uses);
                 const result = await entry.worker.release(entry.grant, {
-                  outcome: current.outcome,
+                  outcome: outcomes.length === 1 ? (outcomes[0] as Outcome) : outcomes,
                   retireReason: current.retire ? 'manual' : undefined,
                   cookieSets: current.cookie ? [['h;/;c', `{"n":${current.pick}}`]] : [],
                 });
                 expect(result.status).toBe('ok');
                 const s = model.get(entry.grant.sessionId) as ModelSession;
                 s.f -= 1;
-                if (current.outcome !== 'unused') s.u += 1;
+                s.q -= entry.uses;
+                s.u += outcomes.filter((each) => each !== 'unused').length;
                 if (!s.retired && (current.retire || s.u >= MAX_USAGE)) s.retired = true;
               }
               // Redis agrees with the model.
               const states = (await plain?.hgetall(`${tag}:st`)) ?? {};
               const avail = new Set((await plain?.zrange(`${tag}:avail`, 0, -1)) ?? []);
               for (const [id, s] of model) {
-                const state = JSON.parse(states[id] ?? '{}') as { u: number; f: number; r: string };
+                const state = JSON.parse(states[id] ?? '{}') as {
+                  u: number;
+                  f: number;
+                  q: number;
+                  r: string;
+                };
                 expect(state.u, id).toBe(s.u);
                 expect(state.f, id).toBe(s.f);
+                expect(state.q, id).toBe(s.q);
                 expect(state.r !== '', id).toBe(s.retired);
-                expect(state.u + state.f).toBeLessThanOrEqual(MAX_USAGE);
+                expect(state.u + state.q).toBeLessThanOrEqual(MAX_USAGE);
                 expect(state.f).toBeLessThanOrEqual(MAX_CONCURRENCY);
                 expect(avail.has(id), `${id} in avail`).toBe(grantable(id));
               }

@@ -354,6 +354,60 @@ describe.skipIf(missing)('fleet protocol on a real redis-server', () => {
     expect(meta).toMatchObject({ expired: '1', used: '3', 'why:maxUsageCount': '1' });
   }, 30_000);
 
+  it('a grant of several uses reserves them all: no one else gets them, a release counts those made, a lapse counts all', async () => {
+    server = await RedisServer.start();
+    plain = plainClient(server.url);
+    const a = await open({ leaseTtlMs: 300 }, 1);
+    const b = await open({ leaseTtlMs: 300 }, 1);
+    const grant = await a.acquire({
+      newSession: newSession({ maxUsageCount: 5, maxConcurrency: 3 }),
+      uses: 3,
+    });
+    if (!isGrant(grant)) throw new Error('no grant');
+    expect(grant.uses).toBe(3);
+    // Concurrency 3 leaves room for more leases, but only 2 uses are left to reserve.
+    const second = await b.acquire({ uses: 3 });
+    if (!isGrant(second)) throw new Error('no grant');
+    expect(second.uses).toBe(2);
+    expect(await a.acquire({})).toEqual({ kind: 'timeout' });
+    // Two of the three uses were made: they count; the third goes back.
+    await a.release(grant, { outcome: ['good', 'unused', 'bad'] });
+    const state = async () => JSON.parse((await plain?.hget('{crawl}:st', grant.sessionId)) ?? '{}');
+    expect(await state()).toMatchObject({ u: 2, f: 1, q: 2, e: 1 });
+    const third = await a.acquire({ uses: 3 });
+    if (!isGrant(third)) throw new Error('no grant');
+    expect(third.uses).toBe(1);
+    // b dies holding two reserved uses: its lease lapses (an acquire sweeps it) and counts both.
+    await b.close();
+    await until(async () => {
+      expect(await a.acquire({})).toEqual({ kind: 'timeout' });
+      return (await state()).f === 1;
+    }, 5000);
+    expect(await state()).toMatchObject({ u: 4, f: 1, q: 1 });
+    expect(await plain.hgetall('{crawl}:meta')).toMatchObject({ expired: '1', expiredUses: '2', used: '4' });
+    await a.release(third, { outcome: 'good' });
+    expect(await state()).toMatchObject({ u: 5, f: 0, q: 0, r: 'maxUsageCount' });
+  }, 30_000);
+
+  it('while any worker waits for a session, a grant reserves one use, however many were asked for', async () => {
+    server = await RedisServer.start();
+    plain = plainClient(server.url);
+    const a = await open({}, 2);
+    const first = await a.acquire({ newSession: newSession({ maxUsageCount: 20 }), uses: 4 });
+    if (!isGrant(first)) throw new Error('no grant');
+    expect(first.uses).toBe(4);
+    // A worker registered as waiting (as one whose grant found nothing to give is).
+    await plain.zadd('{crawl}:wait', Date.now() + 60_000, 'another-worker');
+    const second = await a.acquire({ newSession: newSession({ maxUsageCount: 20 }), uses: 4 });
+    if (!isGrant(second)) throw new Error('no grant');
+    expect(second.uses).toBe(1);
+    await plain.zrem('{crawl}:wait', 'another-worker');
+    await a.release(second, { outcome: 'good' });
+    const third = await a.acquire({ uses: 4 });
+    if (!isGrant(third)) throw new Error('no grant');
+    expect(third.uses).toBe(4);
+  }, 30_000);
+
   it('a waiter is woken by the release that frees a session, not by polling', async () => {
     server = await RedisServer.start();
     const holder = await open({ leaseTtlMs: 10_000 }, 1);

@@ -132,11 +132,14 @@ describe.skipIf(missing)('worker processes sharing one fleet pool', () => {
     }
     const meta = await plain.hgetall(`${TAG}:meta`);
     console.info(
-      `[fleet] SIGKILL: ${meta.expired ?? 0} leases of the dead worker lapsed and counted; Redis counted ${usage}, the site saw ${site.total}`,
+      `[fleet] SIGKILL: ${meta.expired ?? 0} leases of the dead worker lapsed and counted (${meta.expiredUses ?? 0} reserved uses); Redis counted ${usage}, the site saw ${site.total}`,
     );
-    // What the site saw and Redis counted differ only by the dead worker's lapsed leases (at most its 4 lanes).
-    expect(usage - site.total).toBeLessThanOrEqual(Number(meta.expired ?? 0));
+    // What the site saw and Redis counted differ only by the dead worker's lapsed leases (at most its 4 lanes),
+    // each counted with all the uses it reserved (at most usesPerGrant, 10 by default).
+    expect(usage - site.total).toBeLessThanOrEqual(Number(meta.expiredUses ?? 0));
     expect(Number(meta.expired ?? 0)).toBeLessThanOrEqual(4);
+    expect(Number(meta.expiredUses ?? 0)).toBeLessThanOrEqual(4 * 10);
+    expect(Number(meta.expiredUses ?? 0)).toBeGreaterThanOrEqual(Number(meta.expired ?? 0));
     expect(site.mismatches).toBe(0);
     expect(site.unmarked).toBe(0);
   }, 120_000);

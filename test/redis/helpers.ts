@@ -72,12 +72,19 @@ export function spawnFleetWorker(
   return worker;
 }
 
+/** A session's state in Redis: uses counted, leases in flight, uses they reserve, error score, retirement. */
+export interface FleetStateOfSession {
+  u: number;
+  f: number;
+  q: number;
+  e: number;
+  r: string;
+  mu: number;
+}
+
 /** Every session state of a fleet pool (`{<name>}:st`), parsed. */
-export async function fleetStates(
-  client: Redis,
-  tag: string,
-): Promise<Map<string, { u: number; f: number; r: string; mu: number }>> {
-  const states = new Map<string, { u: number; f: number; r: string; mu: number }>();
+export async function fleetStates(client: Redis, tag: string): Promise<Map<string, FleetStateOfSession>> {
+  const states = new Map<string, FleetStateOfSession>();
   for (const [id, json] of Object.entries(await client.hgetall(`${tag}:st`)))
     states.set(id, JSON.parse(json));
   return states;

@@ -1,8 +1,8 @@
 /**
- * `FleetClient`: one worker's end of the fleet protocol. One script call grants a lease (with its reserved use and
- * the cookie changes this worker has not seen) and ends the leases released since the last call (outcome, cookie
- * delta, release): a crawl makes one round trip per request. A release with no acquire after it goes alone at the
- * end of the event loop's turn. One call renews every lease this worker holds. Waiting requests wait on this
+ * `FleetClient`: one worker's end of the fleet protocol. One script call grants a lease (with the uses it reserves
+ * and the cookie changes this worker has not seen) and ends the leases released since the last call (the outcome
+ * of each use made, cookie delta, release): a grant per request costs one round trip. A release with no acquire
+ * after it goes alone at the end of the event loop's turn. One call renews every lease this worker holds. Waiting requests wait on this
  * worker's own channel, which a release publishes to only when it freed something and this worker was the one
  * registered longest; a fallback poll covers a lost message.
  *
@@ -86,8 +86,12 @@ export interface FleetGrant {
   readonly cookies: readonly [field: string, json: string][];
   /** Whether this grant created the session. */
   readonly created: boolean;
+  /** Uses the grant reserved (as many as asked for, at most those the session has left; one if it is paced). */
+  readonly uses: number;
   /** Aborts when the lease is lost (not renewed within the TTL, or the generation changed); made when first read. */
   readonly signal: AbortSignal;
+  /** Why the lease was lost, `undefined` while it holds. */
+  readonly lostBy: FleetLeaseLostError | undefined;
   /** Calls `listener` when the lease is lost (at once if it already was). */
   onLost(listener: (error: FleetLeaseLostError) => void): void;
 }
@@ -100,6 +104,8 @@ export interface FleetAcquireRequest {
   /** Wait for a grant until this time (ms, local clock); no wait when absent. */
   deadline?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Uses to reserve with the grant (at least 1, the default); a paced session reserves one. */
+  uses?: number | undefined;
   /**
    * Create this session now (a pool's `addSession`), granted to this worker, instead of granting one: the reply
    * is the grant, `full` or `duplicate`.
@@ -107,8 +113,12 @@ export interface FleetAcquireRequest {
   add?: FleetNewSession | undefined;
 }
 
+/** How one use under a lease ended. */
+export type FleetOutcome = 'good' | 'bad' | 'aborted' | 'unused';
+
 export interface FleetReleaseRequest {
-  outcome: 'good' | 'bad' | 'aborted' | 'unused';
+  /** How the use ended, or each use in order for a grant of several (`unused` ones gave their use back). */
+  outcome: FleetOutcome | readonly FleetOutcome[];
   retireReason?: string | undefined;
   coolDownUntil?: number | undefined;
   cookieSets?: readonly [string, string][] | undefined;
@@ -178,6 +188,7 @@ class HeldLease implements FleetGrant {
   readonly cookieMode: FleetGrant['cookieMode'];
   readonly cookies: readonly [field: string, json: string][];
   readonly created: boolean;
+  readonly uses: number;
   /** Local time by which a renewal must have been sent and answered, or the lease counts as lost. */
   deadline: number;
   lostBy: FleetLeaseLostError | undefined;
@@ -199,6 +210,7 @@ class HeldLease implements FleetGrant {
     for (let i = 0; i + 1 < flat.length; i += 2) cookies.push([flat[i] as string, flat[i + 1] as string]);
     this.cookies = cookies;
     this.created = reply[8] === 1;
+    this.uses = Number(reply[9] ?? 1);
     this.deadline = deadline;
   }
 
@@ -396,7 +408,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       } else args.push('', '', '');
       const send = ++this.#sends;
       const mayRegister = waits && !request.add;
-      args.push(this.#waiterFlag());
+      args.push(this.#waiterFlag(), Math.max(1, Math.floor(request.uses ?? 1)));
       // An id holding a NUL names no fleet session (none can be made): it is left out, not sent.
       if (request.exclude) for (const id of request.exclude) if (!id.includes('\0')) args.push(id);
       let reply: FleetReply;
@@ -477,7 +489,7 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
       this.workerId,
       grant.sessionId,
       grant.token,
-      request.outcome,
+      outcomeLetters(request.outcome),
       request.retireReason ?? '',
       request.coolDownUntil ?? '',
       this.#waiterFlag(),
@@ -891,6 +903,16 @@ export class FleetClient extends EventEmitter<FleetClientEvents> {
  */
 function packArgs(args: ScriptArgs): string {
   return args.join('\0');
+}
+
+const OUTCOME_LETTERS: Record<FleetOutcome, string> = { good: 'g', bad: 'b', aborted: 'a', unused: '' };
+
+/** RELEASE's outcomes argument: one letter per use made, in order (an unused one made none). */
+function outcomeLetters(outcome: FleetOutcome | readonly FleetOutcome[]): string {
+  if (typeof outcome === 'string') return OUTCOME_LETTERS[outcome] ?? '';
+  let letters = '';
+  for (const each of outcome) letters += OUTCOME_LETTERS[each] ?? '';
+  return letters;
 }
 
 /** A release whose generation is gone: nothing of it was applied. */

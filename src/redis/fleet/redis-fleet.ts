@@ -4,11 +4,13 @@
  * (`FleetClient`) and keeps the pool's local copies in step: a session granted here for the first time is
  * adopted from its record in Redis; cookies arrive as the changes this worker has not seen and leave as the
  * changes made here; retirements anywhere retire the local copy; a Redis that lost the pool's state retires every
- * local copy and says so (`stateLost`).
+ * local copy and says so (`stateLost`). A grant reserves up to `usesPerGrant` uses: the requests this worker
+ * starts in the turn a use of it ended take the next ones here, and the grant goes back at the end of that turn
+ * (or once its uses are taken) with the outcome of every use.
  */
 import { EventEmitter } from 'eventemitter3';
 import type { ReleaseOutcome, RetirementReason } from '../../../machines/session.machine.js';
-import { isRetirementReason } from '../../../machines/session.machine.js';
+import { isRetirementReason, USABLE_STATES } from '../../../machines/session.machine.js';
 import type {
   FleetEvents,
   FleetHost,
@@ -45,6 +47,15 @@ import type { FleetLeaseLostError } from './errors.js';
 /** Retirements a worker remembers, so a grant racing its own retirement is not adopted again. */
 const MAX_REMEMBERED_RETIREMENTS = 10_000;
 
+/** A grant this worker holds: its session, the reserved uses not taken yet, and how each taken one ended. */
+interface HeldGrant {
+  readonly grant: FleetGrant;
+  readonly session: Session;
+  left: number;
+  /** Outcomes of the uses taken so far, in order (a use given back `unused` is not among them). */
+  readonly outcomes: ReleaseOutcome[];
+}
+
 /** Options of `redisFleet()`. */
 export interface RedisFleetOptions extends Omit<RedisConnectionOptions, 'tombstoneTtlSecs'> {
   /**
@@ -64,6 +75,19 @@ export interface RedisFleetOptions extends Omit<RedisConnectionOptions, 'tombsto
    * @defaultValue `5000`
    */
   commandTimeoutMs?: number;
+  /**
+   * Uses a grant reserves in Redis at once. A request that ends frees its session here; a request this worker
+   * starts before the event loop's turn is over takes that session's next reserved use without a round trip,
+   * and what is left goes back at the end of the turn, with the outcomes and cookie changes of every use. So a
+   * crawler loop makes a round trip every few requests, not every request, and Redis does a fraction of the work.
+   * The limits stay exact: reserved uses count against `maxUsageCount` fleet-wide, and a lapsed lease (its worker
+   * died) counts all of its reserved uses. What it costs: one worker may serve up to this many requests in a row
+   * on a session, and other workers see their outcomes and cookies when the lease ends, not after each request.
+   * `1` makes every request a grant of its own. A paced session (`minDelayBetweenUsesMs`) reserves one use per
+   * grant, and so does every grant while some worker waits for a session (uses then go round one by one).
+   * @defaultValue `10`
+   */
+  usesPerGrant?: number;
 }
 
 /**
@@ -119,6 +143,11 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
    */
   readonly #retiredHere = new Map<string, RetirementReason>();
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #usesPerGrant: number;
+  /** Grants with reserved uses left and no request on them: taken by this turn's requests, or released at its end. */
+  readonly #idle: HeldGrant[] = [];
+  #idleRelease: NodeJS.Immediate | undefined;
+  #closing = false;
   readonly #stats = { requests: 0, leasesExpired: 0, retiredByReason: {} as Record<string, number> };
 
   /** Validates the options (`InvalidOptionError` naming the field); connects on `pool.initialize()`. */
@@ -137,6 +166,11 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       integer: true,
       min: 10,
       max: 600_000,
+    });
+    this.#usesPerGrant = numberOption('usesPerGrant', input.usesPerGrant, 10, {
+      integer: true,
+      min: 1,
+      max: 1000,
     });
     const nodes = input.clusterNodes;
     if (
@@ -175,6 +209,8 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   /** Grants one use, adopting the session here on its first grant (called by the pool's acquisition). */
   async acquire(request: FleetUseRequest): Promise<FleetUse> {
     const host = this.#requireHost();
+    const idle = this.#takeIdle(request);
+    if (idle) return this.#use(idle);
     for (;;) {
       const grant = await this.#client.acquire({
         sessionId: request.sessionId,
@@ -182,6 +218,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
         signal: request.signal,
         deadline: Date.now() + request.waitMs,
         newSession: async () => this.#newSession(await host.newSessionRecord()),
+        uses: host.minDelayBetweenUsesMs > 0 ? 1 : this.#usesPerGrant,
       });
       if (!('token' in grant)) {
         if (grant.kind === 'closed') throw new PoolNotRunningError('it was torn down');
@@ -199,7 +236,8 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
         continue;
       }
       const session = await this.#localCopy(grant);
-      if (session && session.state !== 'retired') return this.#use(session, grant);
+      if (session && session.state !== 'retired')
+        return this.#use({ grant, session, left: grant.uses, outcomes: [] });
       // No local copy could be made (or it retired here meanwhile): the use goes back unused.
       this.#track(this.#client.release(grant, { outcome: 'unused' }));
       if (request.sessionId !== undefined) throw new UnknownSessionError(request.sessionId);
@@ -273,6 +311,8 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
 
   /** Writes pending releases (bounded by four command timeouts), then disconnects (called by `pool.teardown()`). */
   async close(): Promise<void> {
+    this.#closing = true;
+    this.#releaseIdle();
     const deadline = new Promise((resolve) =>
       setTimeout(resolve, 4 * this.#client.options.commandTimeoutMs).unref(),
     );
@@ -392,7 +432,10 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     return { context, cookies };
   }
 
-  #use(session: Session, grant: FleetGrant): FleetUse {
+  /** Takes the next reserved use of a grant held here, for a request this turn (no round trip). */
+  #use(held: HeldGrant): FleetUse {
+    const { grant, session } = held;
+    held.left -= 1;
     let released = false;
     return {
       session,
@@ -403,12 +446,64 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       release: (outcome: ReleaseOutcome) => {
         if (released) return;
         released = true;
-        this.#release(session, grant, outcome);
+        this.#endUse(held, outcome);
       },
     };
   }
 
-  #release(session: Session, grant: FleetGrant, outcome: ReleaseOutcome): void {
+  /** An idle grant this request may take: its session, or one it does not exclude, still live, lease still held. */
+  #takeIdle(request: FleetUseRequest): HeldGrant | undefined {
+    const idle = this.#idle;
+    for (let index = 0; index < idle.length; index += 1) {
+      const held = idle[index] as HeldGrant;
+      const id = held.session.id;
+      if (request.sessionId !== undefined ? id !== request.sessionId : request.exclude?.has(id)) continue;
+      if (!this.#reusable(held)) continue;
+      idle.splice(index, 1);
+      return held;
+    }
+    return undefined;
+  }
+
+  /**
+   * A use ended: with reserved uses left, a session still usable here and its lease held, the grant waits for the
+   * next request of this turn; else (and at the turn's end) it is released with every use's outcome.
+   */
+  #endUse(held: HeldGrant, outcome: ReleaseOutcome): void {
+    if (outcome === 'unused') held.left += 1;
+    else held.outcomes.push(outcome);
+    if (!this.#reusable(held)) {
+      this.#release(held.session, held.grant, held.outcomes.length > 0 ? held.outcomes : 'unused');
+      return;
+    }
+    this.#idle.push(held);
+    this.#idleRelease ??= setImmediate(() => {
+      this.#idleRelease = undefined;
+      this.#releaseIdle();
+    });
+  }
+
+  /** Whether a held grant can take another request here: uses left, lease held, session live and not cooling down. */
+  #reusable(held: HeldGrant): boolean {
+    const { session } = held;
+    const until = session.blockedUntil?.getTime();
+    return (
+      held.left > 0 &&
+      !this.#closing &&
+      held.grant.lostBy === undefined &&
+      USABLE_STATES.has(session.state) &&
+      !(until !== undefined && until > Date.now())
+    );
+  }
+
+  #releaseIdle(): void {
+    clearImmediate(this.#idleRelease);
+    this.#idleRelease = undefined;
+    for (const held of this.#idle.splice(0))
+      this.#release(held.session, held.grant, held.outcomes.length > 0 ? held.outcomes : 'unused');
+  }
+
+  #release(session: Session, grant: FleetGrant, outcome: ReleaseOutcome | readonly ReleaseOutcome[]): void {
     const id = session.id;
     const revision = cookieJarRevision(session.cookieJar);
     const unchanged = this.#isSynced(session, revision);
@@ -426,7 +521,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
       })
       .then((result) => {
         if (result.status === 'stale') return;
-        if (result.status === 'ok' && outcome !== 'unused') this.#stats.requests += 1;
+        if (result.status === 'ok') this.#stats.requests += usesMade(outcome);
         if (result.status === 'lost' && !result.resent) this.#stats.leasesExpired += 1;
         if (this.#seen.has(id) || result.status !== 'gone') {
           this.#seen.set(id, current);
@@ -469,4 +564,12 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     (this.emit as (name: E, ...rest: Parameters<RedisFleetEvents[E]>) => boolean)(event, ...args);
     this.#host?.emit(event, ...args);
   }
+}
+
+/** Uses that may have sent a request: every outcome but `unused`. */
+function usesMade(outcome: ReleaseOutcome | readonly ReleaseOutcome[]): number {
+  if (typeof outcome === 'string') return outcome === 'unused' ? 0 : 1;
+  let made = 0;
+  for (const each of outcome) if (each !== 'unused') made += 1;
+  return made;
 }

@@ -4,8 +4,9 @@
  * pool size or worker count: a grant reads a handful of members of the sorted set of available sessions, sweeps
  * at most a few lapsed leases, and reads one session's state; a release touches one session.
  *
- * Session state (`st` hash, JSON per id): u uses counted, f leases in flight, e error score, mu maxUsageCount,
- * me maxErrorScore, x expiresAt, b blockedUntil (0 = none), n earliest next grant, c maxConcurrency, p pacing
+ * Session state (`st` hash, JSON per id): u uses counted, f leases in flight, q uses those leases reserve (a
+ * grant may reserve several, see ACQUIRE), t token → uses reserved, for leases reserving more than one (absent
+ * when none does), e error score, mu maxUsageCount, me maxErrorScore, x expiresAt, b blockedUntil (0 = none), n earliest next grant, c maxConcurrency, p pacing
  * delay (ms), d errorScoreDecrement, v cookie-jar version, r retirement reason ('' = live), k worker id → the jar
  * version that worker last saw (at most four: an older worker gets the whole jar again).
  *
@@ -32,6 +33,7 @@ local function load(id)
   if s == nil then
     local raw = redis.call('HGET', K_ST, id)
     s = raw and cjson.decode(raw) or false
+    if s and s.q == nil then s.q = s.f end
     CACHE[id] = s
   end
   return s or nil
@@ -60,10 +62,22 @@ local function flush()
   if #fields > 0 then redis.call('HSET', K_ST, unpack(fields)) end
 end
 local function pad(n) return string.format('%012d', n) end
+-- The uses a lease in flight reserves (one unless its grant said more), and forgetting them when it ends.
+local function reservedBy(s, token) return (s.t and s.t[token]) or 1 end
+local function endLease(s, token)
+  local r = reservedBy(s, token)
+  if s.f > 0 then s.f = s.f - 1 end
+  s.q = math.max(0, s.q - r)
+  if s.t then
+    s.t[token] = nil
+    if next(s.t) == nil then s.t = nil end
+  end
+  return r
+end
 -- What this call changed of the pool's live count and retirements, so a reply needs no second read of them.
 local LIVE_DELTA, RETIREMENTS = 0, 0
 local function grantable(s, now)
-  return s.r == '' and s.u + s.f < s.mu and s.f < s.c and s.e < s.me and s.x > now and s.n <= now
+  return s.r == '' and s.u + s.q < s.mu and s.f < s.c and s.e < s.me and s.x > now and s.n <= now
 end
 local function retire(id, s, why)
   s.r = why
@@ -101,7 +115,7 @@ local function refresh(id, s, now)
     redis.call('ZREM', K_AVAIL, id)
   elseif s.x <= now then
     retire(id, s, 'expired')
-  elseif s.u + s.f < s.mu and s.f < s.c and s.e < s.me then
+  elseif s.u + s.q < s.mu and s.f < s.c and s.e < s.me then
     redis.call('ZADD', K_AVAIL, s.n, id)
   else
     redis.call('ZREM', K_AVAIL, id)
@@ -122,7 +136,7 @@ local function wakeOne(now)
   end
   return 0
 end
--- A lease whose holder did not release or renew it in time: its use counts (the request may have gone out).
+-- A lease whose holder did not release or renew it in time: its reserved uses count (requests may have gone out).
 -- Its holder may never have received the grant (a reply lost to a stall), so nor the cookies it carried: its
 -- next grant of the session sends the whole jar.
 local function lapse(member, now)
@@ -133,9 +147,10 @@ local function lapse(member, now)
   if not s then return end
   local holder = string.match(member, '|([^|:]*):[^|]*$')
   if holder then s.k[holder] = nil end
-  if s.f > 0 then s.f = s.f - 1 end
-  s.u = s.u + 1
-  redis.call('HINCRBY', K_META, 'used', 1)
+  local r = endLease(s, string.match(member, '|([^|]*)$'))
+  s.u = math.min(s.mu, s.u + r)
+  redis.call('HINCRBY', K_META, 'used', r)
+  redis.call('HINCRBY', K_META, 'expiredUses', r)
   if s.r == '' then
     if s.u >= s.mu then retire(id, s, 'maxUsageCount') else refresh(id, s, now) end
   end
@@ -188,15 +203,16 @@ return {ARGV[1], '0', '0', 1}
 
 /**
  * Grants a lease: the pinned session, else the least recently granted available one not excluded (an excluded
- * one when nothing else can serve), else a new session while the pool has room. The grant reserves one use:
- * uses counted + leases in flight never pass maxUsageCount, leases in flight never pass maxConcurrency.
+ * one when nothing else can serve), else a new session while the pool has room. The grant reserves up to the
+ * uses asked for (one where the session is paced, or while any worker waits for a session): uses counted + uses
+ * reserved never pass maxUsageCount, leases in flight never pass maxConcurrency.
  * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 token, 4 ttlMs, 5 maxPoolSize, 6 pinned id ('' = any),
  * 7 retirements seen (seq), 8 register as waiter when nothing can be granted ('1'/'0'), or 'add': create the
  * offered session now (a pool's addSession), granted to this worker, 9 new id ('' = none), 10 new context JSON,
  * 11 new state JSON, 12 other requests of this worker are waiting ('1'; '0': none, so unregister it; '-': none, and it is not
- * registered), 13… excluded ids.
+ * registered), 13 uses wanted (at least 1), 14… excluded ids.
  * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live,
- * retired (member, seq)*, created (1/0)} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
+ * retired (member, seq)*, created (1/0), uses reserved} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
  * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) ·
  * {'full', live, retired} and {'dup', live, retired} (an 'add' refused: no room, or the id was ever used) ·
  * {'gen', g}.
@@ -224,7 +240,7 @@ local function acquire(A, now, m)
   local function createOffered()
     chosen = A[9]
     s = cjson.decode(A[11])
-    s.u, s.f, s.v, s.r, s.n, s.k = 0, 0, 0, '', now, {}
+    s.u, s.f, s.q, s.v, s.r, s.n, s.k = 0, 0, 0, 0, '', now, {}
     redis.call('HSET', K_REC, chosen, A[10])
     redis.call('HINCRBY', K_META, 'live', 1)
     LIVE_DELTA = LIVE_DELTA + 1
@@ -249,10 +265,10 @@ local function acquire(A, now, m)
     if grantable(s, now) then chosen = pinned end
   else
     local excluded = {}
-    for i = 13, #A do excluded[A[i]] = true end
+    for i = 14, #A do excluded[A[i]] = true end
     -- Among the few least recently granted, one this worker already holds a copy of is preferred (no adoption,
     -- no new connection there); else the least recently granted. A bounded look: O(1) whatever the pool size.
-    local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #A - 12 + AFFINITY)
+    local ids = redis.call('ZRANGEBYSCORE', K_AVAIL, '-inf', now, 'LIMIT', 0, #A - 13 + AFFINITY)
     local fallback, fallbackState, first, firstState
     for _, id in ipairs(ids) do
       local cs = load(id)
@@ -292,7 +308,17 @@ local function acquire(A, now, m)
   end
   -- A worker with no other request waiting is no longer a waiter: a wake-up goes to one that is.
   if A[12] == '0' then redis.call('ZREM', K_WAIT, wid) end
+  -- Several uses only for an unpaced session, and while no worker waits for one (then uses go round one by one).
+  local uses = 1
+  if s.p == 0 and (tonumber(A[13]) or 1) > 1 and redis.call('EXISTS', K_WAIT) == 0 then
+    uses = math.max(1, math.min(tonumber(A[13]), s.mu - s.u - s.q))
+  end
   s.f = s.f + 1
+  s.q = s.q + uses
+  if uses > 1 then
+    s.t = s.t or {}
+    s.t[token] = uses
+  end
   s.n = math.max(now + s.p, s.b)
   redis.call('ZADD', K_LEASES, now + ttl, chosen .. '|' .. token)
   redis.call('HINCRBY', K_META, 'granted', 1)
@@ -336,15 +362,16 @@ local function acquire(A, now, m)
   end
   if count > 4 and oldest then s.k[oldest] = nil end
   save(chosen, s)
-  return {'ok', chosen, encoded(chosen), rec, mode, cookies, tostring(liveNow()), retiredNews(), created}
+  return {'ok', chosen, encoded(chosen), rec, mode, cookies, tostring(liveNow()), retiredNews(), created, uses}
 end
 `;
 
 /**
- * Ends a lease: its outcome, the cookie changes made under it, and the release itself (alone, or in EXCHANGE).
- * A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its cookies are
+ * Ends a lease: the outcomes of its uses, the cookie changes made under it, and the release itself (alone, or in
+ * EXCHANGE). A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its cookies are
  * still the session's and are applied while the session lives.
- * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 id, 4 token, 5 outcome (good|bad|aborted|unused),
+ * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 id, 4 token, 5 the outcomes of the uses made under the
+ * lease, one letter each in order (g good, b bad, a aborted; '' none: given back unused), at most its reserved uses,
  * 6 retire reason ('' = none), 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'; '0':
  * it has none, so unregister it; '-': none, and it is not registered), 9 nSets, (field, json)*, nDels, field*.
  * A lease past its expiry lapses here (only this one: acquires and renewals sweep the others).
@@ -356,7 +383,7 @@ const RELEASE_FN = `
 local function release(A, now, m)
   local bad = checkGen(A[1], m)
   if bad then return bad end
-  local wid, id, token, outcome = A[2], A[3], A[4], A[5]
+  local wid, id, token, outcomes = A[2], A[3], A[4], A[5]
   now = now or nowMs()
   local member = id .. '|' .. token
   local held = redis.call('ZSCORE', K_LEASES, member)
@@ -376,15 +403,19 @@ local function release(A, now, m)
   if held then
     status = 'ok'
     redis.call('ZREM', K_LEASES, member)
-    if s.f > 0 then s.f = s.f - 1 end
-    if outcome ~= 'unused' then
-      s.u = s.u + 1
-      redis.call('HINCRBY', K_META, 'used', 1)
+    local reserved = endLease(s, token)
+    local used = math.min(#outcomes, reserved)
+    for k = 1, used do
+      local outcome = string.sub(outcomes, k, k)
+      if outcome == 'g' then
+        s.e = math.max(0, s.e - s.d)
+      elseif outcome == 'b' then
+        s.e = s.e + 1
+      end
     end
-    if outcome == 'good' then
-      s.e = math.max(0, s.e - s.d)
-    elseif outcome == 'bad' then
-      s.e = s.e + 1
+    if used > 0 then
+      s.u = s.u + used
+      redis.call('HINCRBY', K_META, 'used', used)
     end
   elseif token ~= '' then
     redis.call('HINCRBY', K_META, 'lost', 1)
@@ -520,7 +551,7 @@ for _, member in ipairs(redis.call('ZRANGE', K_LEASES, 0, -1)) do
     local id = string.match(member, '^(.*)|[^|]*$')
     local s = load(id)
     if s then
-      if s.f > 0 then s.f = s.f - 1 end
+      endLease(s, token)
       s.k[ARGV[2]] = nil
       if s.r == '' then refresh(id, s, now) end
       save(id, s)
