@@ -67,7 +67,10 @@ export interface FleetUse {
   readonly signal: AbortSignal;
   /** Calls `listener` when the fleet's lease is lost (at once if it already was); reads no signal. */
   onLost(listener: (reason: Error) => void): void;
-  /** Ends the use in the fleet (exactly once): its outcome, the cookie changes made under it, the lease. */
+  /**
+   * Ends the use (exactly once). Its outcome and the cookie changes made under it reach the store with the
+   * release of the fleet's lease, which may first serve more of this worker's uses (a grant of several).
+   */
   release(outcome: ReleaseOutcome): void;
 }
 
