@@ -308,7 +308,11 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in headless Chromium
     async () => {
       const server = await RedisServer.start();
       try {
-        pool = await SessionPool.open({ maxPoolSize: 3, fleet: redisFleet({ redisUrl: server.url }) });
+        // One use per grant: each of the three requests is a grant of its own.
+        pool = await SessionPool.open({
+          maxPoolSize: 3,
+          fleet: redisFleet({ redisUrl: server.url, usesPerGrant: 1 }),
+        });
         dashboard = await startDashboard(pool, { flushIntervalMs: 20 });
         const page = await browser.newPage();
         await page.goto(dashboard.url);
