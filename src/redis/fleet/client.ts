@@ -1,9 +1,9 @@
 /**
- * `FleetClient`: one worker's end of the fleet protocol. One script call grants a lease (with the uses it reserves
- * and the cookie changes this worker has not seen) and ends the leases released since the last call (the outcome
- * of each use made, cookie delta, release): a grant per request costs one round trip. A release with no acquire
- * after it goes alone at the end of the event loop's turn. One call renews every lease this worker holds. Waiting requests wait on this
- * worker's own channel, which a release publishes to only when it freed something and this worker was the one
+ * `FleetClient`: one worker's end of the fleet protocol. One script call grants a lease (with the uses it reserves and
+ * the cookie changes this worker has not seen) and ends the leases released since the last call (the outcome of each
+ * use made, cookie delta, release): a grant per request costs one round trip. A release with no acquire after it goes
+ * alone at the end of the event loop's turn. One call renews every lease this worker holds. Waiting requests wait on
+ * this worker's own channel, which a release publishes to only when it freed something and this worker was the one
  * registered longest; a fallback poll covers a lost message.
  *
  * Faults: every command has a timeout (`commandTimeoutMs`); a timeout or a dropped connection emits

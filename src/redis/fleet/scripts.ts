@@ -4,11 +4,11 @@
  * pool size or worker count: a grant reads a handful of members of the sorted set of available sessions, sweeps
  * at most a few lapsed leases, and reads one session's state; a release touches one session.
  *
- * Session state (`st` hash, JSON per id): u uses counted, f leases in flight, q uses those leases reserve (a
- * grant may reserve several, see ACQUIRE), t token → uses reserved, for leases reserving more than one (absent
- * when none does), e error score, mu maxUsageCount, me maxErrorScore, x expiresAt, b blockedUntil (0 = none), n earliest next grant, c maxConcurrency, p pacing
- * delay (ms), d errorScoreDecrement, v cookie-jar version, r retirement reason ('' = live), k worker id → the jar
- * version that worker last saw (at most four: an older worker gets the whole jar again).
+ * Session state (`st` hash, JSON per id): u uses counted, f leases in flight, q uses those leases reserve (a grant may
+ * reserve several, see ACQUIRE), t token → uses reserved, for leases reserving more than one (absent when none does), e
+ * error score, mu maxUsageCount, me maxErrorScore, x expiresAt, b blockedUntil (0 = none), n earliest next grant, c
+ * maxConcurrency, p pacing delay (ms), d errorScoreDecrement, v cookie-jar version, r retirement reason ('' = live), k
+ * worker id → the jar version that worker last saw (at most four: an older worker gets the whole jar again).
  *
  * Every script but INIT and RESET first checks the generation the caller knows: a Redis that came back empty
  * (or was reset) answers `{'gen', current}` and changes nothing, so no partial local state is ever written back.
@@ -211,11 +211,10 @@ return {ARGV[1], '0', '0', 1}
  * offered session now (a pool's addSession), granted to this worker, 9 new id ('' = none), 10 new context JSON,
  * 11 new state JSON, 12 other requests of this worker are waiting ('1'; '0': none, so unregister it; '-': none, and it is not
  * registered), 13 uses wanted (at least 1), 14… excluded ids.
- * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live,
- * retired (member, seq)*, created (1/0), uses reserved} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
- * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) ·
- * {'full', live, retired} and {'dup', live, retired} (an 'add' refused: no room, or the id was ever used) ·
- * {'gen', g}.
+ * Replies: {'ok', id, state, rec|false, cookieMode ('none'|'delta'|'full'), cookies (field, json)*, live, retired
+ * (member, seq)*, created (1/0), uses reserved} · {'wait', next grant time|'', live, retired} · {'room', live, retired}
+ * (room for a new session but none was offered) · {'gone', live, retired} (pinned session not live) · {'full', live,
+ * retired} and {'dup', live, retired} (an 'add' refused: no room, or the id was ever used) · {'gen', g}.
  */
 const ACQUIRE_FN = `
 -- m: the pool's meta (gen, live, rseq) as this call found it, before any change it made (read here if not given).
@@ -368,8 +367,8 @@ end
 
 /**
  * Ends a lease: the outcomes of its uses, the cookie changes made under it, and the release itself (alone, or in
- * EXCHANGE). A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its cookies are
- * still the session's and are applied while the session lives.
+ * EXCHANGE). A lease no longer held (it lapsed and was counted, or this is a resend) changes no counter; its
+ * cookies are still the session's and are applied while the session lives.
  * Arguments (ARGV[1], NUL-separated): 1 gen, 2 worker, 3 id, 4 token, 5 the outcomes of the uses made under the
  * lease, one letter each in order (g good, b bad, a aborted; '' none: given back unused), at most its reserved uses,
  * 6 retire reason ('' = none), 7 cool down until (ms, '' = none), 8 the worker wakes its own waiters ('1'; '0':
