@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
+import type { ReleaseOutcome } from '../../../machines/session.machine.js';
 import { RedisUnavailableError } from '../../errors.js';
 import { connectionOptions, connectWithin, retryStrategy, subscribeAcrossReconnects } from '../connection.js';
 import { Cluster, Redis } from '../ioredis.js';
@@ -113,12 +114,9 @@ export interface FleetAcquireRequest {
   add?: FleetNewSession | undefined;
 }
 
-/** How one use under a lease ended. */
-export type FleetOutcome = 'good' | 'bad' | 'aborted' | 'unused';
-
 export interface FleetReleaseRequest {
   /** How the use ended, or each use in order for a grant of several (`unused` ones gave their use back). */
-  outcome: FleetOutcome | readonly FleetOutcome[];
+  outcome: ReleaseOutcome | readonly ReleaseOutcome[];
   retireReason?: string | undefined;
   coolDownUntil?: number | undefined;
   cookieSets?: readonly [string, string][] | undefined;
@@ -905,24 +903,29 @@ function packArgs(args: ScriptArgs): string {
   return args.join('\0');
 }
 
-const OUTCOME_LETTERS: Record<FleetOutcome, string> = { good: 'g', bad: 'b', aborted: 'a', unused: '' };
+const OUTCOME_LETTERS: Record<ReleaseOutcome, string> = { good: 'g', bad: 'b', aborted: 'a', unused: '' };
 
 /** RELEASE's outcomes argument: one letter per use made, in order (an unused one made none). */
-function outcomeLetters(outcome: FleetOutcome | readonly FleetOutcome[]): string {
+function outcomeLetters(outcome: ReleaseOutcome | readonly ReleaseOutcome[]): string {
   if (typeof outcome === 'string') return OUTCOME_LETTERS[outcome] ?? '';
   let letters = '';
   for (const each of outcome) letters += OUTCOME_LETTERS[each] ?? '';
   return letters;
 }
 
-/** A release whose generation is gone: nothing of it was applied. */
-const STALE: FleetReleaseResult = {
+/** Uses a release's outcomes say were made (each may have sent a request): all but the `unused` ones. */
+export function usesMade(outcome: ReleaseOutcome | readonly ReleaseOutcome[]): number {
+  return outcomeLetters(outcome).length;
+}
+
+/** A release whose generation is gone: nothing of it was applied (shared, so frozen). */
+const STALE: FleetReleaseResult = Object.freeze({
   status: 'stale',
   state: undefined,
   retiredNow: undefined,
   retired: undefined,
   resent: false,
-};
+});
 
 /** A release's reply read: the state JSON is parsed only if read (the pool reads only the retirement). */
 function releaseResult(

@@ -41,7 +41,7 @@ import {
 } from '../jar-sync.js';
 import { type RedisConnectionOptions, resolveRedisConnection } from '../options.js';
 import { contextFields } from '../records.js';
-import { FleetClient, type FleetGrant, type FleetNewSession } from './client.js';
+import { FleetClient, type FleetGrant, type FleetNewSession, usesMade } from './client.js';
 import type { FleetLeaseLostError } from './errors.js';
 
 /** Retirements a worker remembers, so a grant racing its own retirement is not adopted again. */
@@ -473,7 +473,7 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     if (outcome === 'unused') held.left += 1;
     else held.outcomes.push(outcome);
     if (!this.#reusable(held)) {
-      this.#release(held.session, held.grant, held.outcomes.length > 0 ? held.outcomes : 'unused');
+      this.#releaseHeld(held);
       return;
     }
     this.#idle.push(held);
@@ -499,8 +499,12 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
   #releaseIdle(): void {
     clearImmediate(this.#idleRelease);
     this.#idleRelease = undefined;
-    for (const held of this.#idle.splice(0))
-      this.#release(held.session, held.grant, held.outcomes.length > 0 ? held.outcomes : 'unused');
+    for (const held of this.#idle.splice(0)) this.#releaseHeld(held);
+  }
+
+  /** Ends a held grant in the fleet with the outcome of each use taken (none: given back unused). */
+  #releaseHeld(held: HeldGrant): void {
+    this.#release(held.session, held.grant, held.outcomes);
   }
 
   #release(session: Session, grant: FleetGrant, outcome: ReleaseOutcome | readonly ReleaseOutcome[]): void {
@@ -564,12 +568,4 @@ export class RedisFleet extends EventEmitter<RedisFleetEvents> implements Sessio
     (this.emit as (name: E, ...rest: Parameters<RedisFleetEvents[E]>) => boolean)(event, ...args);
     this.#host?.emit(event, ...args);
   }
-}
-
-/** Uses that may have sent a request: every outcome but `unused`. */
-function usesMade(outcome: ReleaseOutcome | readonly ReleaseOutcome[]): number {
-  if (typeof outcome === 'string') return outcome === 'unused' ? 0 : 1;
-  let made = 0;
-  for (const each of outcome) if (each !== 'unused') made += 1;
-  return made;
 }

@@ -308,9 +308,9 @@ local function acquire(A, now, m)
   -- A worker with no other request waiting is no longer a waiter: a wake-up goes to one that is.
   if A[12] == '0' then redis.call('ZREM', K_WAIT, wid) end
   -- Several uses only for an unpaced session, and while no worker waits for one (then uses go round one by one).
-  local uses = 1
-  if s.p == 0 and (tonumber(A[13]) or 1) > 1 and redis.call('EXISTS', K_WAIT) == 0 then
-    uses = math.max(1, math.min(tonumber(A[13]), s.mu - s.u - s.q))
+  local uses, wanted = 1, tonumber(A[13]) or 1
+  if s.p == 0 and wanted > 1 and redis.call('EXISTS', K_WAIT) == 0 then
+    uses = math.max(1, math.min(wanted, s.mu - s.u - s.q))
   end
   s.f = s.f + 1
   s.q = s.q + uses
