@@ -16,6 +16,8 @@
  *   and of the test site (µs): where a CPU-bound fleet's time goes;
  * - `fleet.roundtrips@N` and `fleet.commands@N`: Redis round trips per request (the workers' count) and commands
  *   per request that Redis executed (INFO commandstats, script-internal commands included).
+ * - `fleet.latency.memory.rps`, `fleet.latency.rps@N`: the same crawls against the site answering every request
+ *   in `SITE_LATENCY_MS`, where requests in flight, not CPU, bound the crawl.
  * Workload: `maxPoolSize` 50, `maxUsageCount` 20, `maxConcurrencyPerSession` 1, lease TTL 3 s, 10 requests in
  * flight per process; the site wants its session cookie and sends 10% of links through cookie-setting redirects.
  *
@@ -31,6 +33,13 @@ import { NO_FAULTS, SessionPool } from '../lib/library.js';
 import { addSample, newRow, type Part, type Row } from '../lib/protocol.js';
 
 const SITE_OPTIONS = { seed: 7, pages: 5000, ...NO_FAULTS, redirectRate: 0.1, requireCookies: true };
+/**
+ * The same site answering every request after `SITE_LATENCY_MS`, as a site across a network does: the crawl is
+ * bound by requests in flight rather than by this machine's two cores, so what a worker more adds, or what the
+ * fleet's coordination takes away, shows in req/s instead of being hidden by processes competing for CPU.
+ */
+const SITE_LATENCY_MS = 20;
+const LATENT_SITE_OPTIONS = { ...SITE_OPTIONS, slowRate: 1, slowMs: SITE_LATENCY_MS };
 const POOL_OPTIONS = {
   maxPoolSize: 50,
   maxConcurrencyPerSession: 1,
@@ -157,9 +166,11 @@ function processCpuMicros(pid: number | undefined): number {
   }
 }
 
-async function startSite(): Promise<{ url: string; pid: number | undefined; stop(): void }> {
+async function startSite(
+  options: typeof SITE_OPTIONS,
+): Promise<{ url: string; pid: number | undefined; stop(): void }> {
   const script = fileURLToPath(new URL('../lib/site-process.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(SITE_OPTIONS)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(options)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -334,7 +345,28 @@ export const run: Part = async ({ quick, args }) => {
     if (set.independent && set.shareCost) rows.push(set.independent, set.shareCost);
     rows.push(set.cpu, set.redis, set.site, set.trips, set.commands);
   }
-  const site = await startSite();
+  const latency = {
+    memory: newRow(
+      'fleet.latency.memory.rps',
+      `one in-memory SessionPool, site answering in ${SITE_LATENCY_MS} ms`,
+      'req/s',
+      'higher',
+    ),
+    rps: new Map(
+      sizes.map((n) => [
+        n,
+        newRow(
+          `fleet.latency.rps@${n}`,
+          `fleet of ${n} worker process(es), site answering in ${SITE_LATENCY_MS} ms`,
+          'req/s',
+          'higher',
+        ),
+      ]),
+    ),
+  };
+  rows.push(latency.memory, ...latency.rps.values());
+  const site = await startSite(SITE_OPTIONS);
+  const latentSite = await startSite(LATENT_SITE_OPTIONS);
   const server = await RedisServer.start();
   try {
     /** One run of the in-memory pool in a worker of its own; its req/s. */
@@ -409,6 +441,31 @@ export const run: Part = async ({ quick, args }) => {
         addSample(set.trips, 'ours', { wall: trips / total, cpu: trips / total });
         addSample(set.commands, 'ours', { wall: commands / total, cpu: commands / total });
       }
+      // The latency-bound crawl: its warm-up is shorter, since CPU is not what it measures.
+      const latentWarmUp = Math.min(warmUpPages, 1000);
+      const [latentMemory] = await runFleet(
+        1,
+        { redisUrl: '', keyPrefix: '', siteUrl: latentSite.url, durationMs, warmUpPages: latentWarmUp },
+        async () => {},
+      );
+      const latentMemoryRps = (latentMemory?.made ?? 0) / (durationMs / 1000);
+      addSample(latency.memory, 'ours', { wall: latentMemoryRps, cpu: latentMemoryRps });
+      for (const n of sizes) {
+        const results = await runFleet(
+          n,
+          {
+            redisUrl: server.url,
+            keyPrefix: `bench:r${round}:latent${n}:`,
+            siteUrl: latentSite.url,
+            durationMs,
+            warmUpPages: latentWarmUp,
+          },
+          async () => {},
+        );
+        const rps = results.reduce((sum, result) => sum + result.made, 0) / (durationMs / 1000);
+        const row = latency.rps.get(n);
+        if (row) addSample(row, 'ours', { wall: rps, cpu: rps });
+      }
       for (const [n, rps] of fleetRps) {
         const ratio = perSize.get(n)?.ratio;
         if (ratio) addSample(ratio, 'ours', { wall: rps / memoryRps, cpu: rps / memoryRps });
@@ -416,6 +473,7 @@ export const run: Part = async ({ quick, args }) => {
     }
   } finally {
     site.stop();
+    latentSite.stop();
     await server.close();
   }
   return rows;
