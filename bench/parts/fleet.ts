@@ -228,6 +228,11 @@ async function runFleet(
   return results;
 }
 
+/** Pages that workers completed within the measured window, per second of it. */
+function pagesPerSecond(results: readonly WorkerResult[], durationMs: number): number {
+  return results.reduce((sum, result) => sum + result.made, 0) / (durationMs / 1000);
+}
+
 /** Runs one exchange with the part's redis-server on a connection of its own (the workers' counters stay theirs). */
 async function onRedis<T>(
   server: RedisServer,
@@ -372,7 +377,7 @@ export const run: Part = async ({ quick, args }) => {
     /** One run of the in-memory pool in a worker of its own; its req/s. */
     const runMemory = async (): Promise<number> => {
       let siteBefore = 0;
-      const [baseline] = await runFleet(
+      const results = await runFleet(
         1,
         { redisUrl: '', keyPrefix: '', siteUrl: site.url, durationMs, warmUpPages },
         async () => {
@@ -380,8 +385,9 @@ export const run: Part = async ({ quick, args }) => {
         },
       );
       const siteMicros = processCpuMicros(site.pid) - siteBefore;
+      const [baseline] = results;
       const finished = baseline?.finished ?? 0;
-      const rps = (baseline?.made ?? 0) / (durationMs / 1000);
+      const rps = pagesPerSecond(results, durationMs);
       const micros = (baseline?.cpuMicros ?? 0) / finished;
       addSample(memory, 'ours', { wall: rps, cpu: 1e6 / micros });
       addSample(memoryCpu, 'ours', { wall: micros, cpu: micros });
@@ -418,7 +424,7 @@ export const run: Part = async ({ quick, args }) => {
         const fleetSiteMicros = processCpuMicros(site.pid) - siteAtGo;
         const commands = await redisCommands(server);
         // Throughput counts the pages of the window; costs per request divide by every page they paid for.
-        const rps = results.reduce((sum, result) => sum + result.made, 0) / (durationMs / 1000);
+        const rps = pagesPerSecond(results, durationMs);
         const total = results.reduce((sum, result) => sum + result.finished, 0);
         const cpuMicros = results.reduce((sum, result) => sum + result.cpuMicros, 0);
         const trips = results.reduce((sum, result) => sum + result.roundTrips, 0);
@@ -431,7 +437,7 @@ export const run: Part = async ({ quick, args }) => {
             { redisUrl: '', keyPrefix: '', siteUrl: site.url, durationMs, warmUpPages },
             async () => {},
           );
-          const aloneRps = alone.reduce((sum, result) => sum + result.made, 0) / (durationMs / 1000);
+          const aloneRps = pagesPerSecond(alone, durationMs);
           addSample(set.independent, 'ours', { wall: aloneRps, cpu: aloneRps });
           addSample(set.shareCost, 'ours', { wall: rps / aloneRps, cpu: rps / aloneRps });
         }
@@ -443,12 +449,12 @@ export const run: Part = async ({ quick, args }) => {
       }
       // The latency-bound crawl: its warm-up is shorter, since CPU is not what it measures.
       const latentWarmUp = Math.min(warmUpPages, 1000);
-      const [latentMemory] = await runFleet(
+      const latentMemory = await runFleet(
         1,
         { redisUrl: '', keyPrefix: '', siteUrl: latentSite.url, durationMs, warmUpPages: latentWarmUp },
         async () => {},
       );
-      const latentMemoryRps = (latentMemory?.made ?? 0) / (durationMs / 1000);
+      const latentMemoryRps = pagesPerSecond(latentMemory, durationMs);
       addSample(latency.memory, 'ours', { wall: latentMemoryRps, cpu: latentMemoryRps });
       for (const n of sizes) {
         const results = await runFleet(
@@ -462,7 +468,7 @@ export const run: Part = async ({ quick, args }) => {
           },
           async () => {},
         );
-        const rps = results.reduce((sum, result) => sum + result.made, 0) / (durationMs / 1000);
+        const rps = pagesPerSecond(results, durationMs);
         const row = latency.rps.get(n);
         if (row) addSample(row, 'ours', { wall: rps, cpu: rps });
       }
